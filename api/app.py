@@ -1,0 +1,76 @@
+"""The Flask application factory: configuration, the one error mapping, blueprints, docs."""
+from __future__ import annotations
+
+from flask import Flask, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
+
+from domain import errors, storage
+from domain.config import Settings, get_settings, set_settings
+
+from . import context
+from .problems import ProblemApi, handle_domain_error, handle_unexpected
+
+API_PREFIX = "/api/v1"
+
+
+def _blueprints():
+    """Each resource is one blueprint; a later feature adds one line here."""
+    from .health import blp as health
+    from .auth_routes import blp as auth
+    from .accounts.resources import blp as accounts
+    from .units.resources import blp as units
+    from .audit.resources import blp as audit
+
+    return [(health, ""), (auth, API_PREFIX), (accounts, API_PREFIX), (units, API_PREFIX), (audit, API_PREFIX)]
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or get_settings()
+    settings.check_production()
+    set_settings(settings)
+    context.configure_logging()
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        JSON_AS_ASCII=False,
+        API_TITLE="督查移动巡查 API (Inspection backend)",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        # Government intranets have no internet: the docs page's assets are served from an installed package.
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            "info": {"description": "所有时间为 UTC ISO 8601。错误为 RFC 9457 application/problem+json。"},
+        },
+    )
+    app.json.ensure_ascii = False
+    if settings.mongodb_uri:
+        storage.connect(settings.mongodb_uri, settings.mongodb_db)
+
+    context.install(app)
+    api = ProblemApi(app)
+    app.extensions["problem_api"] = api
+    app.register_error_handler(errors.DomainError, handle_domain_error)
+    app.register_error_handler(Exception, handle_unexpected)
+
+    from .ratelimit import configure as configure_ratelimit, limiter
+    configure_ratelimit(app)
+    limiter.init_app(app)
+
+    for blp, prefix in _blueprints():
+        api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
+
+    @app.get("/docs/assets/<path:filename>")
+    def swagger_assets(filename):
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)
+    swagger_assets._guarded = True
+    swagger_assets._public = True
+
+    from .kick import install_outbox_kick
+    install_outbox_kick(settings)
+    return app

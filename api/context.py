@@ -1,0 +1,63 @@
+"""Request ids and structured JSON logs: every log line carries the request id, which is also returned."""
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, g, request
+from pythonjsonlogger.json import JsonFormatter
+
+from domain.context import request_id
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+access_log = logging.getLogger("api.access")
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr; idempotent, so gunicorn workers and tests may call it again."""
+    root = logging.getLogger()
+    if any(getattr(h, "_inspection", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler._inspection = True
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                                       rename_fields={"asctime": "time", "levelname": "level"},
+                                       timestamp=False))
+    handler.addFilter(RequestIdFilter())
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def install(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id():
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id_token = request_id.set(rid)
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def return_request_id(response):
+        response.headers[REQUEST_ID_HEADER] = request_id.get()
+        started = g.get("started")
+        if started is not None:
+            access_log.info("request", extra={
+                "method": request.method, "path": request.path, "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        return response
+
+    @app.teardown_request
+    def reset_request_id(_exc):
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            request_id.reset(token)

@@ -1,0 +1,70 @@
+"""Roles, permissions and the acting principal. Views never compare roles; services ask here."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .errors import Forbidden
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"  # 督查室工作人员
+    INSPECTOR = "inspector"  # 督查员
+    LIAISON = "liaison"  # 联络员 (bound to one organisation)
+    LEADER = "leader"  # 领导, read-only
+    SYSTEM = "system"  # background workers
+
+
+class Permission(StrEnum):
+    UNIT_READ = "unit:read"
+    UNIT_MANAGE = "unit:manage"
+    ACCOUNT_READ_SELF = "account:read-self"
+    ACCOUNT_READ = "account:read"
+    ACCOUNT_MANAGE = "account:manage"
+    INSPECTOR_POOL_READ = "inspector-pool:read"
+    AUDIT_READ = "audit:read"
+    AUDIT_WRITE = "audit:write"
+    JOB_RUN = "job:run"
+
+
+P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset({P.UNIT_READ, P.UNIT_MANAGE, P.ACCOUNT_READ_SELF, P.ACCOUNT_READ,
+                           P.ACCOUNT_MANAGE, P.INSPECTOR_POOL_READ, P.AUDIT_READ}),
+    Role.SUPERVISOR: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.INSPECTOR_POOL_READ, P.AUDIT_READ}),
+    Role.LEADER: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF}),
+    Role.LIAISON: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF}),
+    Role.INSPECTOR: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF}),
+    Role.SYSTEM: frozenset({P.UNIT_READ, P.AUDIT_WRITE, P.JOB_RUN}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting. ``jurisdiction_roots`` is empty for everyone but supervisors and leaders;
+    ``office_id`` is the supervision office of a supervisor or leader."""
+
+    id: str | None
+    role: Role
+    username: str = ""
+    home_unit: str | None = None
+    office_id: str | None = None
+    jurisdiction_roots: tuple[str, ...] = ()
+    pool_offices: tuple[str, ...] = field(default_factory=tuple)
+    session_id: str | None = None
+
+    @property
+    def is_global(self) -> bool:
+        """Admins and the system see every unit; nobody else does."""
+        return self.role in (Role.ADMIN, Role.SYSTEM)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise Forbidden(permission=str(permission))
+
+
+SYSTEM = Actor(id=None, role=Role.SYSTEM, username="system")

@@ -1,0 +1,151 @@
+"""Every domain error, with its stable machine code: this file is the catalogue of codes.
+
+The domain knows no language and no HTTP: an error carries a code and parameters;
+``api/problems.py`` maps the class to a status and renders text from the message catalogue.
+"""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "error"
+
+    def __init__(self, **params):
+        self.params = params
+        super().__init__(f"{self.code} {params}" if params else self.code)
+
+
+# Meanings: the edge maps each of these (and so every subclass) to one HTTP status.
+class Unauthenticated(DomainError):
+    code = "auth.unauthenticated"
+
+
+class Forbidden(DomainError):
+    code = "access.forbidden"
+
+
+class NotFound(DomainError):
+    code = "resource.not-found"
+
+
+class Conflict(DomainError):
+    code = "resource.conflict"
+
+
+class RuleViolation(DomainError):
+    code = "rule.violation"
+
+
+class Unavailable(DomainError):
+    code = "service.unavailable"
+
+
+# Authentication
+class InvalidCredentialsError(Unauthenticated):
+    code = "auth.invalid-credentials"
+
+
+class AccountLockedError(Unauthenticated):
+    code = "auth.account-locked"
+
+
+class AccountDisabledError(Unauthenticated):
+    code = "auth.account-disabled"
+
+
+class TokenInvalidError(Unauthenticated):
+    code = "auth.token-invalid"
+
+
+class TokenExpiredError(Unauthenticated):
+    code = "auth.token-expired"
+
+
+class TokenRevokedError(Unauthenticated):
+    code = "auth.token-revoked"
+
+
+class RefreshTokenReusedError(Unauthenticated):
+    code = "auth.refresh-token-reused"
+
+
+class WrongCurrentPasswordError(RuleViolation):
+    code = "auth.wrong-current-password"
+
+
+class WeakPasswordError(RuleViolation):
+    code = "auth.weak-password"
+
+
+# Accounts
+class AccountNotFoundError(NotFound):
+    code = "account.not-found"
+
+
+class UsernameTakenError(Conflict):
+    code = "account.username-taken"
+
+
+class AccountRoleRuleError(RuleViolation):
+    code = "account.role-rule"
+
+
+# Units
+class UnitNotFoundError(NotFound):
+    code = "unit.not-found"
+
+
+class UnitCodeTakenError(Conflict):
+    code = "unit.code-taken"
+
+
+class UnitParentRuleError(RuleViolation):
+    code = "unit.parent-rule"
+
+
+class UnitMoveIntoOwnSubtreeError(RuleViolation):
+    code = "unit.move-into-own-subtree"
+
+
+class UnitHasChildrenError(Conflict):
+    code = "unit.has-children"
+
+
+class UnitHasHistoryError(Conflict):
+    code = "unit.has-history"
+
+
+class UnitFieldRuleError(RuleViolation):
+    code = "unit.field-rule"
+
+
+class CoordinateOutOfRangeError(RuleViolation):
+    code = "geo.coordinate-out-of-range"
+
+
+# Storage
+class ConcurrentModificationError(Conflict):
+    code = "resource.concurrent-modification"
+
+
+class PreconditionFailedError(Conflict):
+    code = "resource.precondition-failed"
+
+
+class InvalidCursorError(RuleViolation):
+    code = "pagination.invalid-cursor"
+
+
+# Audit
+class AuditChainBrokenError(DomainError):
+    code = "audit.chain-broken"
+
+
+def all_error_classes() -> list[type[DomainError]]:
+    """Every error class, for the catalogue test and the docs."""
+    seen: list[type[DomainError]] = []
+    stack = [DomainError]
+    while stack:
+        cls = stack.pop()
+        seen.append(cls)
+        stack.extend(cls.__subclasses__())
+    return seen

@@ -1,0 +1,13 @@
+"""Ports the domain owns; adapters live elsewhere (workers/queues.py for the task queue)."""
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class TaskQueue(Protocol):
+    def enqueue(self, *, job_id: str, job: str, args: list, kwargs: dict, queue: str) -> None:
+        """Hand a job to the queue; raise ``QueueUnavailable`` when it cannot be reached."""
+
+
+class QueueUnavailable(Exception):
+    """The queue cannot take jobs right now; the outbox keeps them."""

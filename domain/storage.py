@@ -1,0 +1,173 @@
+"""Database connection and the one way to write: a transaction that carries the change,
+its audit events and its outbox entries together.
+
+mongoengine has no session API, so writes go through pymongo with a session
+(``Document._get_collection()`` and ``to_mongo()``); reads stay with mongoengine.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable, TypeVar
+
+import mongoengine as me
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from .errors import ConcurrentModificationError
+
+T = TypeVar("T")
+ALIAS = "default"
+
+
+def connect(uri: str, db: str | None = None) -> None:
+    """Lazily connect (``connect=False``) so forked gunicorn and RQ processes open their own clients."""
+    me.disconnect(ALIAS)
+    kwargs: dict[str, Any] = dict(host=uri, alias=ALIAS, uuidRepresentation="standard", tz_aware=True,
+                                  connect=False, serverSelectionTimeoutMS=5000)
+    if db:
+        kwargs["db"] = db
+    me.connect(**kwargs)
+
+
+def client():
+    return me.get_connection(ALIAS)
+
+
+def database():
+    return me.get_db(ALIAS)
+
+
+def utcnow() -> datetime:
+    # Mongo keeps milliseconds: truncating here keeps what we hash equal to what we read back.
+    now = datetime.now(timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class Doc(me.Document):
+    """Base of every stored document: a revision for optimistic concurrency and timestamps."""
+
+    meta = {"abstract": True}
+    rev = me.IntField(default=0)
+    created_at = me.DateTimeField(default=utcnow)
+    updated_at = me.DateTimeField(default=utcnow)
+
+
+class Tx:
+    """One attempt of a transaction. Callbacks may run more than once (transient-error retries),
+    so they only stage writes through this object and never touch anything else."""
+
+    def __init__(self, session):
+        self.session = session
+        self._after_commit: list[Callable[[], None]] = []
+        self.outbox_ids: list[ObjectId] = []
+
+    def insert(self, doc: me.Document) -> me.Document:
+        if doc.pk is None:
+            doc.pk = ObjectId()
+        doc.validate()
+        doc._get_collection().insert_one(doc.to_mongo(), session=self.session)
+        return doc
+
+    def save(self, doc: Doc) -> Doc:
+        """Replace ``doc`` if nobody changed it since it was read; bump its revision."""
+        doc.validate()
+        son = doc.to_mongo()
+        son["rev"] = doc.rev + 1
+        son["updated_at"] = utcnow()
+        result = doc._get_collection().replace_one({"_id": doc.pk, "rev": doc.rev}, son, session=self.session)
+        if result.matched_count != 1:
+            raise ConcurrentModificationError(kind=doc._class_name, id=str(doc.pk))
+        new_rev, new_updated = son["rev"], son["updated_at"]
+
+        def apply():
+            doc.rev, doc.updated_at = new_rev, new_updated
+        self._after_commit.append(apply)
+        return doc
+
+    def delete(self, doc: Doc) -> None:
+        result = doc._get_collection().delete_one({"_id": doc.pk, "rev": doc.rev}, session=self.session)
+        if result.deleted_count != 1:
+            raise ConcurrentModificationError(kind=doc._class_name, id=str(doc.pk))
+
+    def collection(self, doc_cls: type[me.Document]):
+        return doc_cls._get_collection()
+
+    def enqueue(self, job: str, *args, queue: str = "default", dedupe_key: str | None = None, **kwargs):
+        """Stage a background job in the outbox; the dispatcher hands it to RQ after commit."""
+        from .outbox import OutboxEntry
+
+        entry = OutboxEntry(job=job, args=list(args), kwargs=kwargs, queue=queue, dedupe_key=dedupe_key)
+        self.insert(entry)
+        self.outbox_ids.append(entry.pk)
+        return entry
+
+    def audit(self, actor, action: str, *, target_type: str, target_id: Any, chain: str,
+              target_unit: Any = None, before: dict | None = None, after: dict | None = None):
+        """Append an audit event to ``chain`` inside this transaction."""
+        from .audit.chain import append_event
+
+        return append_event(self, actor, action, target_type=target_type, target_id=target_id,
+                            chain=chain, target_unit=target_unit, before=before, after=after)
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        self._after_commit.append(fn)
+
+
+_post_commit_hooks: list[Callable[[list[ObjectId]], None]] = []
+
+
+def on_commit_with_outbox(hook: Callable[[list[ObjectId]], None]) -> None:
+    """Register a hook run after a commit that wrote outbox entries (the API kicks the dispatcher)."""
+    _post_commit_hooks.append(hook)
+
+
+def atomic(fn: Callable[[Tx], T]) -> T:
+    """Run ``fn`` in a multi-document transaction, retried on transient errors."""
+    box: dict[str, Tx] = {}
+
+    def callback(session):
+        tx = Tx(session)
+        box["tx"] = tx
+        return fn(tx)
+
+    with client().start_session() as session:
+        result = session.with_transaction(
+            callback,
+            read_concern=ReadConcern("snapshot"),
+            write_concern=WriteConcern("majority", j=True),
+        )
+    tx = box["tx"]
+    for apply in tx._after_commit:
+        apply()
+    if tx.outbox_ids:
+        for hook in _post_commit_hooks:
+            try:
+                hook(list(tx.outbox_ids))
+            except Exception:  # the sweep will dispatch what the kick could not
+                pass
+    return result
+
+
+def ensure_document(coll, doc_id, defaults: dict) -> None:
+    """Create a document if missing, outside any transaction (a duplicate means someone else did)."""
+    try:
+        coll.insert_one({"_id": doc_id, **defaults})
+    except DuplicateKeyError:
+        pass
+
+
+def ensure_indexes() -> None:
+    """Create every declared index (idempotent; run at start by each process)."""
+    from mongoengine.base import _document_registry
+
+    seen = set()
+    for cls in list(_document_registry.values()):
+        if cls._meta.get("abstract"):
+            continue
+        name = cls._get_collection_name()
+        if not name or name in seen:
+            continue
+        seen.add(name)
+        cls.ensure_indexes()

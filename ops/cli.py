@@ -1,0 +1,75 @@
+"""`inspectctl`: administration commands. Each feature adds its commands in its own module."""
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+
+import click
+
+from domain import storage
+from domain.config import Settings, get_settings, set_settings
+
+
+def import_models() -> None:
+    import domain.accounts.models  # noqa: F401
+    import domain.audit  # noqa: F401
+    import domain.outbox  # noqa: F401
+    import domain.units.models  # noqa: F401
+
+
+def prepare_database(settings: Settings, *, seed_demo: bool = False) -> list[dict] | None:
+    """Indexes, the system audit chain and (outside production) the demo city. Idempotent."""
+    from domain.audit.chain import SYSTEM_CHAIN, ensure_chain
+
+    set_settings(settings)
+    storage.connect(settings.mongodb_uri, settings.mongodb_db)
+    import_models()
+    storage.ensure_indexes()
+    ensure_chain(SYSTEM_CHAIN)
+    if seed_demo and not settings.is_production:
+        from .seed import seed_demo_city
+
+        return seed_demo_city(settings)
+    return None
+
+
+@contextmanager
+def connected():
+    """Use MONGODB_URI, else the servers of a running `make run`, else start the embedded ones for this command."""
+    settings = get_settings()
+    if settings.mongodb_uri:
+        prepare_database(settings)
+        yield settings
+        return
+    state_file = settings.data_dir / "run" / "servers.json"
+    if state_file.exists():
+        state = json.loads(state_file.read_text())
+        try:
+            os.kill(state["pid"], 0)
+            alive = True
+        except (OSError, KeyError):
+            alive = False
+        if alive:
+            s = Settings.from_env(mongodb_uri=state["mongodb_uri"], redis_url=state["redis_url"])
+            prepare_database(s)
+            yield s
+            return
+    from .embedded import EmbeddedServer, mongo_spec
+
+    server = EmbeddedServer(mongo_spec(settings.data_dir, db=settings.mongodb_db)).start()
+    try:
+        s = Settings.from_env(mongodb_uri=server.url)
+        prepare_database(s)
+        yield s
+    finally:
+        storage.client().close()
+        server.stop()
+
+
+@click.group()
+def main() -> None:
+    """督查移动巡查后端 administration."""
+
+
+from . import cli_accounts, cli_audit, cli_units  # noqa: E402,F401  (they register their commands on main)

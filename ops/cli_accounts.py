@@ -1,0 +1,2 @@
+"""inspectctl commands for accounts."""
+from .cli import main  # noqa: F401

@@ -1,0 +1,2 @@
+"""inspectctl commands for audit."""
+from .cli import main  # noqa: F401

@@ -1,0 +1,2 @@
+"""inspectctl commands for units."""
+from .cli import main  # noqa: F401

@@ -1,0 +1,12 @@
+"""Process set-up shared by workers, the scheduler and the CLI: settings and a lazy database client."""
+from __future__ import annotations
+
+from domain import storage
+from domain.config import get_settings
+
+
+def setup() -> None:
+    settings = get_settings()
+    if not settings.mongodb_uri:
+        raise RuntimeError("MONGODB_URI is not set for this process (the run command passes it)")
+    storage.connect(settings.mongodb_uri, settings.mongodb_db)

@@ -1,0 +1,2 @@
+"""Every job module, imported once by the worker class. Add new job modules here."""
+from . import outbox  # noqa: F401
