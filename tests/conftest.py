@@ -115,3 +115,6 @@ def app(settings):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+from tests.personas import world  # noqa: E402,F401  (the shared persona world fixture)
