@@ -7,7 +7,7 @@ from swagger_ui_bundle import swagger_ui_path
 from domain import errors, storage
 from domain.config import Settings, get_settings, set_settings
 
-from . import context
+from . import body_rules, context
 from .problems import ProblemApi, handle_domain_error, handle_unexpected
 
 API_PREFIX = "/api/v1"
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         storage.connect(settings.mongodb_uri, settings.mongodb_db)
 
     context.install(app)
+    body_rules.install(app)
     api = ProblemApi(app)
     app.extensions["problem_api"] = api
     app.register_error_handler(errors.DomainError, handle_domain_error)

@@ -30,9 +30,9 @@ def configure_logging(level: str = "INFO") -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler._inspection = True
-    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-                                       rename_fields={"asctime": "time", "levelname": "level"},
-                                       timestamp=False))
+    handler.setFormatter(JsonFormatter("%(levelname)s %(name)s %(message)s %(request_id)s",
+                                       rename_fields={"levelname": "level"},
+                                       timestamp="time"))  # ISO 8601 in UTC
     handler.addFilter(RequestIdFilter())
     root.addHandler(handler)
     root.setLevel(level)

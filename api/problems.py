@@ -72,10 +72,11 @@ def status_for(error: e.DomainError) -> int:
 
 
 def problem(code: str, status: int, params: dict | None = None, *, extra: dict | None = None,
-            headers: dict | None = None) -> Response:
+            headers: dict | None = None, fallback_codes: tuple[str, ...] = ()) -> Response:
     lang = locale()
-    title = text(lang, f"{code}|title") or text(lang, f"http.{status}|title") or str(status)
-    detail = text(lang, f"{code}|detail", params) or title
+    candidates = (code, *fallback_codes, HTTP_CODES.get(status, ""))
+    title = next((t for c in candidates if (t := text(lang, f"{c}|title"))), str(status))
+    detail = next((t for c in candidates if (t := text(lang, f"{c}|detail", params))), title)
     body = {
         "type": PROBLEM_TYPE_BASE + code,
         "title": title,
@@ -100,7 +101,9 @@ def handle_domain_error(error: e.DomainError) -> Response:
     extra = {"errors": error.params["_errors"]} if "_errors" in error.params else None
     if status >= 500:
         log.error("domain error %s", error.code, extra={"params": public_params})
-    return problem(error.code, status, public_params, extra=extra, headers=headers)
+    # A code without text yet falls back to its meaning's text (the catalogue test keeps this rare).
+    parents = tuple(c.code for c in type(error).__mro__[1:] if issubclass(c, e.DomainError))
+    return problem(error.code, status, public_params, extra=extra, headers=headers, fallback_codes=parents)
 
 
 def handle_unexpected(error: Exception) -> Response:
