@@ -20,8 +20,10 @@ def _blueprints():
     from .accounts.resources import blp as accounts
     from .units.resources import blp as units
     from .audit.resources import blp as audit
+    from .forms.resources import blp as forms
 
-    return [(health, ""), (auth, API_PREFIX), (accounts, API_PREFIX), (units, API_PREFIX), (audit, API_PREFIX)]
+    return [(health, ""), (auth, API_PREFIX), (accounts, API_PREFIX), (units, API_PREFIX), (audit, API_PREFIX),
+            (forms, API_PREFIX)]
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -72,4 +72,4 @@ def main() -> None:
     """督查移动巡查后端 administration."""
 
 
-from . import cli_accounts, cli_audit, cli_units  # noqa: E402,F401  (they register their commands on main)
+from . import cli_accounts, cli_audit, cli_forms, cli_units  # noqa: E402,F401  (they register their commands on main)

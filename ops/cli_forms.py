@@ -1,0 +1,2 @@
+"""inspectctl commands for forms."""
+from .cli import main  # noqa: F401
