@@ -21,9 +21,10 @@ def _blueprints():
     from .units.resources import blp as units
     from .audit.resources import blp as audit
     from .forms.resources import blp as forms
+    from .uploads.resources import blp as uploads
 
     return [(health, ""), (auth, API_PREFIX), (accounts, API_PREFIX), (units, API_PREFIX), (audit, API_PREFIX),
-            (forms, API_PREFIX)]
+            (forms, API_PREFIX), (uploads, API_PREFIX)]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
