@@ -26,17 +26,22 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     AUDIT_WRITE = "audit:write"
     JOB_RUN = "job:run"
+    FORM_READ = "form:read"  # never a liaison: it must not learn the undercover checklist
+    FORM_LOAD = "form:load"
+    UPLOAD_CREATE = "upload:create"  # send files (tus or plain); each upload is its creator's alone
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({P.UNIT_READ, P.UNIT_MANAGE, P.ACCOUNT_READ_SELF, P.ACCOUNT_READ,
-                           P.ACCOUNT_MANAGE, P.INSPECTOR_POOL_READ, P.AUDIT_READ}),
-    Role.SUPERVISOR: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.INSPECTOR_POOL_READ, P.AUDIT_READ}),
-    Role.LEADER: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF}),
-    Role.LIAISON: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF}),
-    Role.INSPECTOR: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF}),
-    Role.SYSTEM: frozenset({P.UNIT_READ, P.AUDIT_WRITE, P.JOB_RUN}),
+                           P.ACCOUNT_MANAGE, P.INSPECTOR_POOL_READ, P.AUDIT_READ, P.FORM_READ, P.UPLOAD_CREATE}),
+    Role.SUPERVISOR: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.INSPECTOR_POOL_READ, P.AUDIT_READ, P.FORM_READ,
+                                P.UPLOAD_CREATE}),
+    Role.LEADER: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.FORM_READ}),
+    Role.LIAISON: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.UPLOAD_CREATE}),  # a department's proof
+    Role.INSPECTOR: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.FORM_READ, P.UPLOAD_CREATE}),
+    Role.SYSTEM: frozenset({P.UNIT_READ, P.UNIT_MANAGE, P.AUDIT_WRITE, P.JOB_RUN, P.FORM_LOAD,  # UNIT_MANAGE: CSV import, demo seed
+                            P.ACCOUNT_READ, P.ACCOUNT_MANAGE}),  # ACCOUNT_*: inspectctl create-admin / unlock
 }
 
 
