@@ -50,8 +50,11 @@ def guarded(blp, permission: Permission | None):
         wrapper._permission = permission
         wrapper._guarded = True
         roles = ", ".join(roles_with(permission))
+        # blp.doc's description replaces the docstring's: keep the docstring's body and add the roles.
+        body = (view.__doc__ or "").split("---")[0].strip().partition("\n")[2].strip()
+        access = f"Roles: {roles}." + (f" Permission: `{permission}`." if permission else "")
         return blp.doc(security=[{"bearerAuth": []}],
-                       description=f"Roles: {roles}." + (f" Permission: `{permission}`." if permission else ""))(wrapper)
+                       description=f"{body}\n\n{access}" if body else access)(wrapper)
 
     return decorator
 
