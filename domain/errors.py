@@ -122,6 +122,35 @@ class CoordinateOutOfRangeError(RuleViolation):
     code = "geo.coordinate-out-of-range"
 
 
+# Units (added by the organisation-tree work): codes, datums, CSV import
+class UnitCodeFormatError(RuleViolation):
+    code = "unit.code-format"
+
+
+class CoordinateSystemUnknownError(RuleViolation):
+    code = "geo.crs-unknown"
+
+
+class CsvEncodingError(RuleViolation):
+    code = "csv.encoding-unknown"
+
+
+class CsvHeaderError(RuleViolation):
+    code = "csv.header-invalid"
+
+
+class CsvRowMalformedError(RuleViolation):
+    code = "csv.row-malformed"
+
+
+class CsvDuplicateCodeError(Conflict):
+    code = "csv.duplicate-code"
+
+
+class CsvParentUnresolvedError(RuleViolation):
+    code = "csv.parent-unresolved"
+
+
 # Storage
 class ConcurrentModificationError(Conflict):
     code = "resource.concurrent-modification"
@@ -139,6 +168,96 @@ class InvalidCursorError(RuleViolation):
 class AuditChainBrokenError(DomainError):
     code = "audit.chain-broken"
 
+
+class AuditEventNotFoundError(NotFound):
+    code = "audit.event-not-found"
+
+
+class AuditChainFilterForbiddenError(Forbidden):
+    code = "audit.chain-filter-forbidden"
+
+
+# Forms (检查表): loading files as immutable versions, reading them, checking answers against them
+class FormInvalidError(RuleViolation):
+    code = "form.invalid"
+
+
+class FormVersionContentChangedError(Conflict):
+    code = "form.version-content-changed"
+
+
+class FormVersionBehindError(Conflict):
+    code = "form.version-behind"
+
+
+class FormVersionNotFoundError(NotFound):
+    code = "form.version-not-found"
+
+
+class FormAnswersInvalidError(RuleViolation):
+    code = "form.answers-invalid"
+
+
+# Uploads (tus and plain) and the evidence blob store: transport and storage of intake.
+# The HTTP statuses the tus protocol fixes (413, 415, 460, 410, 400) are set in api/uploads/problems.py.
+class UploadNotFoundError(NotFound):
+    code = "upload.not-found"
+
+
+class UploadExpiredError(NotFound):
+    code = "upload.expired"
+
+
+class UploadTooLargeError(RuleViolation):
+    code = "upload.too-large"
+
+
+class UploadHashMismatchError(RuleViolation):
+    code = "upload.hash-mismatch"
+
+
+class UploadSizeMismatchError(RuleViolation):
+    code = "upload.size-mismatch"
+
+
+class UnsupportedMediaError(RuleViolation):
+    code = "upload.unsupported-media-type"
+
+
+class UploadChecksumMismatchError(RuleViolation):
+    code = "upload.checksum-mismatch"
+
+
+class UploadChecksumUnsupportedError(RuleViolation):
+    code = "upload.checksum-algorithm-unsupported"
+
+
+class UploadMetadataInvalidError(RuleViolation):
+    code = "upload.metadata-invalid"
+
+
+class UploadTargetUnknownError(RuleViolation):
+    code = "upload.target-unknown"
+
+
+class UploadInterruptedError(RuleViolation):
+    code = "upload.interrupted"
+
+
+class UploadOffsetMismatchError(Conflict):
+    code = "upload.offset-mismatch"
+
+
+class UploadLockedError(Conflict):
+    code = "upload.locked"
+
+
+class UploadAlreadyCompleteError(Conflict):
+    code = "upload.already-complete"
+
+
+class UploadTooManyOpenError(Conflict):
+    code = "upload.too-many-open"
 
 def all_error_classes() -> list[type[DomainError]]:
     """Every error class, for the catalogue test and the docs."""

@@ -1,2 +1,4 @@
 """Every job module, imported once by the worker class. Add new job modules here."""
 from . import outbox  # noqa: F401
+from . import units  # noqa: F401
+from . import audit  # noqa: F401
