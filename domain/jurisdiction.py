@@ -45,22 +45,32 @@ def jurisdiction_unit_ids(actor: Actor) -> list[ObjectId] | None:
     return [d["_id"] for d in Unit._get_collection().find(flt, {"_id": 1})]
 
 
+def chain_for_path(path: list, extra_offices: list[tuple] = ()) -> str:
+    """The chain of the office whose jurisdiction root is deepest on ``path`` (root first).
+
+    ``extra_offices`` adds (office_id, roots) not committed yet, for a unit being created or moved.
+    """
+    from .units.models import Unit, UnitKind
+
+    path = [_oid(p) for p in path]
+    offices = [(o["_id"], o.get("jurisdiction_roots", [])) for o in Unit._get_collection().find(
+        {"kind": UnitKind.OFFICE.value, "jurisdiction_roots": {"$in": path}}, {"jurisdiction_roots": 1})]
+    offices.extend(extra_offices)
+    best, best_depth = None, -1
+    for office_id, roots in offices:
+        for root in roots:
+            if root in path and path.index(root) > best_depth:
+                best, best_depth = office_id, path.index(root)
+    return str(best) if best is not None else SYSTEM_CHAIN
+
+
 def chain_for_unit(unit_id) -> str:
     """The audit chain of the office whose jurisdiction root is the nearest ancestor-or-self of the unit."""
-    from .units.models import Unit, UnitKind
+    from .units.models import Unit
 
     if unit_id is None:
         return SYSTEM_CHAIN
-    units = Unit._get_collection()
-    unit = units.find_one({"_id": _oid(unit_id)}, {"ancestors": 1})
+    unit = Unit._get_collection().find_one({"_id": _oid(unit_id)}, {"ancestors": 1})
     if unit is None:
         return SYSTEM_CHAIN
-    path = [*unit.get("ancestors", []), unit["_id"]]
-    offices = list(units.find({"kind": UnitKind.OFFICE.value, "jurisdiction_roots": {"$in": path}},
-                              {"jurisdiction_roots": 1}))
-    best, best_depth = None, -1
-    for office in offices:
-        for root in office.get("jurisdiction_roots", []):
-            if root in path and path.index(root) > best_depth:
-                best, best_depth = office["_id"], path.index(root)
-    return str(best) if best is not None else SYSTEM_CHAIN
+    return chain_for_path([*unit.get("ancestors", []), unit["_id"]])

@@ -12,10 +12,10 @@ from pymongo.errors import DuplicateKeyError
 
 from .. import storage
 from ..access import Actor, Permission
-from ..audit.chain import SYSTEM_CHAIN, ensure_chain
+from ..audit.chain import ensure_chain
 from ..errors import (UnitCodeTakenError, UnitFieldRuleError, UnitHasChildrenError, UnitHasHistoryError,
                       UnitMoveIntoOwnSubtreeError, UnitNotFoundError)
-from ..jurisdiction import chain_for_unit
+from ..jurisdiction import chain_for_path, chain_for_unit
 from . import geo, queries, rules
 from .models import RegionLevel, Unit, UnitKind
 from .references import history_reason
@@ -38,18 +38,8 @@ def summary(unit: Unit) -> dict:
 
 
 def _owner_chain(path: list[ObjectId], extra_office: tuple[ObjectId, list[ObjectId]] | None = None) -> str:
-    """The chain of the office whose jurisdiction root is deepest on ``path`` (as ``chain_for_unit``),
-    for a unit whose path is not committed yet (being created or moved)."""
-    offices = [(o["_id"], o.get("jurisdiction_roots", [])) for o in Unit._get_collection().find(
-        {"kind": UnitKind.OFFICE.value, "jurisdiction_roots": {"$in": path}}, {"jurisdiction_roots": 1})]
-    if extra_office:
-        offices.append(extra_office)
-    best, best_depth = None, -1
-    for office_id, roots in offices:
-        for root in roots:
-            if root in path and path.index(root) > best_depth:
-                best, best_depth = office_id, path.index(root)
-    return str(best) if best is not None else SYSTEM_CHAIN
+    """``chain_for_path`` for a unit whose path (or own office) is not committed yet."""
+    return chain_for_path(path, [extra_office] if extra_office else [])
 
 
 def _parent(actor: Actor, parent_id) -> Unit | None:
