@@ -29,19 +29,31 @@ class Permission(StrEnum):
     FORM_READ = "form:read"  # never a liaison: it must not learn the undercover checklist
     FORM_LOAD = "form:load"
     UPLOAD_CREATE = "upload:create"  # send files (tus or plain); each upload is its creator's alone
+    # Tasks (检查任务). TASK_READ is scoped per role in domain/tasks/queries.py; a reader without
+    # TASK_READ_INSPECTORS (a liaison) gets the department view, which names the office, never the inspectors.
+    TASK_READ = "task:read"
+    TASK_READ_INSPECTORS = "task:read-inspectors"
+    TASK_PLAN = "task:plan"  # plan, update while planned, cancel, close submission
+    TASK_REVIEW = "task:review"  # review a submitted task, close a reviewed one
+    TASK_ACKNOWLEDGE = "task:acknowledge"
+    TASK_SYNC = "task:sync"  # the phone's sync of its own active tasks
+    TASK_RECORD_REPORT = "task:record-report"  # report intake marks an assigned inspector as reported
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({P.UNIT_READ, P.UNIT_MANAGE, P.ACCOUNT_READ_SELF, P.ACCOUNT_READ,
-                           P.ACCOUNT_MANAGE, P.INSPECTOR_POOL_READ, P.AUDIT_READ, P.FORM_READ, P.UPLOAD_CREATE}),
+                           P.ACCOUNT_MANAGE, P.INSPECTOR_POOL_READ, P.AUDIT_READ, P.FORM_READ, P.UPLOAD_CREATE,
+                           P.TASK_READ, P.TASK_READ_INSPECTORS}),
     Role.SUPERVISOR: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.INSPECTOR_POOL_READ, P.AUDIT_READ, P.FORM_READ,
-                                P.UPLOAD_CREATE}),
-    Role.LEADER: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.FORM_READ}),
-    Role.LIAISON: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.UPLOAD_CREATE}),  # a department's proof
-    Role.INSPECTOR: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.FORM_READ, P.UPLOAD_CREATE}),
+                                P.UPLOAD_CREATE, P.TASK_READ, P.TASK_READ_INSPECTORS, P.TASK_PLAN, P.TASK_REVIEW}),
+    Role.LEADER: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.FORM_READ, P.TASK_READ, P.TASK_READ_INSPECTORS}),
+    Role.LIAISON: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.UPLOAD_CREATE, P.TASK_READ}),  # a department's proof
+    Role.INSPECTOR: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.FORM_READ, P.UPLOAD_CREATE, P.TASK_READ,
+                               P.TASK_READ_INSPECTORS, P.TASK_ACKNOWLEDGE, P.TASK_SYNC, P.TASK_RECORD_REPORT}),
     Role.SYSTEM: frozenset({P.UNIT_READ, P.UNIT_MANAGE, P.AUDIT_WRITE, P.JOB_RUN, P.FORM_LOAD,  # UNIT_MANAGE: CSV import, demo seed
-                            P.ACCOUNT_READ, P.ACCOUNT_MANAGE}),  # ACCOUNT_*: inspectctl create-admin / unlock
+                            P.ACCOUNT_READ, P.ACCOUNT_MANAGE,  # ACCOUNT_*: inspectctl create-admin / unlock
+                            P.TASK_READ, P.TASK_READ_INSPECTORS, P.TASK_RECORD_REPORT}),
 }
 
 

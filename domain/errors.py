@@ -259,6 +259,56 @@ class UploadAlreadyCompleteError(Conflict):
 class UploadTooManyOpenError(Conflict):
     code = "upload.too-many-open"
 
+# Tasks (检查任务) and the phone's task sync
+class TaskNotFoundError(NotFound):
+    code = "task.not-found"
+
+
+class TaskTransitionError(Conflict):
+    """Params ``from``, ``to`` (statuses) and ``action``."""
+    code = "task.illegal-transition"
+
+
+class TaskNotEditableError(Conflict):
+    code = "task.not-editable"
+
+
+class TaskConflictOfInterestError(RuleViolation):
+    code = "task.conflict-of-interest"
+
+
+class TaskInspectorNotInPoolError(RuleViolation):
+    code = "task.inspector-not-in-pool"
+
+
+class TaskWindowInvalidError(RuleViolation):
+    code = "task.window-invalid"
+
+
+class TaskUnitRuleError(RuleViolation):
+    code = "task.unit-rule"
+
+
+class TaskFormModeMismatchError(RuleViolation):
+    code = "task.form-mode-mismatch"
+
+
+class TaskReasonRequiredError(RuleViolation):
+    code = "task.reason-required"
+
+
+class TaskNotAssignedError(RuleViolation):
+    code = "task.not-assigned"
+
+
+class TaskFilterNotAllowedError(RuleViolation):
+    code = "task.filter-not-allowed"
+
+
+class SyncTokenInvalidError(RuleViolation):
+    code = "sync.token-invalid"
+
+
 def all_error_classes() -> list[type[DomainError]]:
     """Every error class, for the catalogue test and the docs."""
     seen: list[type[DomainError]] = []
