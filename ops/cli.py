@@ -27,7 +27,9 @@ def prepare_database(settings: Settings, *, seed_demo: bool = False) -> list[dic
     import_models()
     storage.ensure_indexes()
     ensure_chain(SYSTEM_CHAIN)
-    __import__("domain.forms").forms.load_shipped_forms()  # all or nothing; a bad or changed form stops the start
+    from domain.forms import load_shipped_forms
+
+    load_shipped_forms()  # all or nothing: a bad or changed shipped form stops the start
     if seed_demo and not settings.is_production:
         from .seed import seed_demo_city
 
