@@ -33,6 +33,7 @@ class Settings:
     redis_url: str | None = None
     secret_key: str = DEFAULT_SECRET
     audit_key_file: Path | None = None
+    audit_heads_dir: Path | None = None  # exported audit chain heads; production: another host's mount
     access_token_ttl: int = 15 * 60
     refresh_token_ttl: int = 7 * 24 * 3600
     login_max_failures: int = 5
@@ -46,6 +47,7 @@ class Settings:
     page_size_default: int = 50
     page_size_max: int = 200
     demo_password: str = "Inspect@2026"
+    sync_submitted_days: int = 7  # a submitted task stays in the phone's sync set this many days
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -59,6 +61,7 @@ class Settings:
             redis_url=os.environ.get("REDIS_URL") or None,
             secret_key=os.environ.get("SECRET_KEY", DEFAULT_SECRET),
             audit_key_file=Path(os.environ["AUDIT_KEY_FILE"]) if os.environ.get("AUDIT_KEY_FILE") else None,
+            audit_heads_dir=Path(os.environ["AUDIT_HEADS_DIR"]) if os.environ.get("AUDIT_HEADS_DIR") else None,
             access_token_ttl=_int("ACCESS_TOKEN_TTL", 15 * 60),
             refresh_token_ttl=_int("REFRESH_TOKEN_TTL", 7 * 24 * 3600),
             login_max_failures=_int("LOGIN_MAX_FAILURES", 5),
@@ -72,6 +75,7 @@ class Settings:
             page_size_default=_int("PAGE_SIZE_DEFAULT", 50),
             page_size_max=_int("PAGE_SIZE_MAX", 200),
             demo_password=os.environ.get("DEMO_PASSWORD", "Inspect@2026"),
+            sync_submitted_days=_int("SYNC_SUBMITTED_DAYS", 7),
         )
         values.update(overrides)
         return cls(**values)
@@ -83,6 +87,11 @@ class Settings:
     @property
     def resolved_audit_key_file(self) -> Path:
         return self.audit_key_file or (self.data_dir / "secrets" / "audit.key")
+
+    @property
+    def resolved_audit_heads_dir(self) -> Path:
+        """Where the scheduled export appends audit chain heads (AUDIT_HEADS_DIR, default DATA_DIR/audit-heads)."""
+        return self.audit_heads_dir or (self.data_dir / "audit-heads")
 
     def check_production(self) -> None:
         """Refuse, with the reason, to run production on development defaults."""

@@ -5,6 +5,9 @@ the key kept outside the database, so someone who can write to the database cann
 rewrite history unseen. The chain head is bumped inside the same transaction as the
 event: two concurrent appends conflict on the head and one retries, and the unique
 (chain, seq) index makes a fork impossible even if that were bypassed.
+
+What the chain alone cannot show is its own end: deleting the last events and moving
+the head back needs no key. The heads exported on a schedule (``heads.py``) cover that.
 """
 from __future__ import annotations
 
@@ -12,7 +15,9 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timezone
+from enum import Enum
+from typing import Mapping
 
 import mongoengine as me
 from pymongo import ReturnDocument
@@ -26,11 +31,21 @@ SYSTEM_CHAIN = "system"
 GENESIS = "0" * 64
 
 
+class AppendOnlyQuerySet(me.QuerySet):
+    """The app never deletes or edits audit history (网络安全法 第二十一条: keep at least six months)."""
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("audit events are never deleted")
+
+    def update(self, *args, **kwargs):
+        raise TypeError("audit events are never modified")
+
+
 class AuditHead(me.Document):
     id = me.StringField(primary_key=True)  # the chain: an office id or "system"
     seq = me.IntField(default=0)
     hash = me.StringField(default=GENESIS)
-    meta = {"collection": "audit_heads"}
+    meta = {"collection": "audit_heads", "queryset_class": AppendOnlyQuerySet}
 
 
 class AuditEvent(me.Document):
@@ -50,34 +65,56 @@ class AuditEvent(me.Document):
     before = me.DictField()
     after = me.DictField()
 
-    meta = {"collection": "audit_events", "indexes": [
+    # Listing is newest first with (at, _id) as the keyset; every filter has an index ending in it.
+    meta = {"collection": "audit_events", "queryset_class": AppendOnlyQuerySet, "indexes": [
         {"fields": ["chain", "seq"], "unique": True},
-        ("target_unit", "-at"),
-        ("target_type", "target_id", "seq"),
-        ("-at",),
+        ("-at", "-_id"),
+        ("target_unit", "-at", "-_id"),
+        ("target_type", "target_id", "-at", "-_id"),
+        ("actor_id", "-at", "-_id"),
+        ("action", "-at", "-_id"),
     ]}
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("audit events are never deleted")
 
 
 HASHED_FIELDS = ("chain", "seq", "prev_hash", "at", "actor_id", "actor_role", "actor_name", "action",
                  "target_type", "target_id", "target_unit", "request_id", "before", "after")
+# Anything else on a stored event was not written by append_event.
+STORED_FIELDS = frozenset(HASHED_FIELDS) | {"_id", "hash"}
 
 
-def _jsonable(value):
+def _plain(value):
+    """JSON default for summaries: UTC ISO times, enum values, sorted sets, anything else as a string."""
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    return str(value)  # ObjectId, Decimal, …
+
+
+def _jsonable(value) -> dict:
     """Normalise a summary so that what we hash is exactly what reads back from Mongo."""
     if value is None:
         return {}
-    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+    return json.loads(json.dumps(value, default=_plain, ensure_ascii=False))
 
 
 def _at_iso(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
-def link_hash(key: bytes, fields: dict) -> str:
+def link_hash(key: bytes, fields: Mapping) -> str:
     body = {k: fields.get(k) for k in HASHED_FIELDS}
     body["at"] = _at_iso(body["at"])
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hmac.new(key, (fields["prev_hash"] + canonical).encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, (str(fields["prev_hash"]) + canonical).encode(), hashlib.sha256).hexdigest()
 
 
 def ensure_chain(chain: str) -> None:
@@ -97,6 +134,7 @@ def append_event(tx, actor, action: str, *, target_type: str, target_id, chain: 
         retry = PyMongoError(f"audit chain head {chain} created; retrying")
         retry._add_error_label("TransientTransactionError")
         raise retry
+    rid = request_id.get()
     fields = {
         "chain": chain,
         "seq": head["seq"] + 1,
@@ -109,7 +147,7 @@ def append_event(tx, actor, action: str, *, target_type: str, target_id, chain: 
         "target_type": target_type,
         "target_id": str(target_id) if target_id is not None else None,
         "target_unit": str(target_unit) if target_unit is not None else None,
-        "request_id": request_id.get(),
+        "request_id": rid if rid and rid != "-" else None,
         "before": _jsonable(before),
         "after": _jsonable(after),
     }
@@ -121,33 +159,81 @@ def append_event(tx, actor, action: str, *, target_type: str, target_id, chain: 
 
 @dataclass
 class ChainReport:
+    """The outcome of verifying one chain. ``reason`` is a stable code, ``detail`` says it for people."""
+
     chain: str
     checked: int
     ok: bool
     first_broken_seq: int | None = None
     reason: str | None = None
+    detail: str | None = None
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"chain {self.chain}: ok ({self.checked} events)"
+        return (f"chain {self.chain}: BROKEN at seq {self.first_broken_seq}: {self.reason}"
+                f" ({self.detail}; {self.checked} events sound before it)")
 
 
-def verify_chain(chain: str, key: bytes | None = None, exported_head: dict | None = None) -> ChainReport:
-    """Walk a chain in order; name the first link whose sequence, predecessor or HMAC is wrong."""
+def _broken(chain, checked, seq, reason, detail) -> ChainReport:
+    return ChainReport(chain, checked, False, seq, reason, detail)
+
+
+def verify_chain(chain: str, key: bytes | None = None, exported: Mapping[int, str] | None = None) -> ChainReport:
+    """Walk a chain in order; name the first link whose sequence, predecessor, content or HMAC is wrong,
+    then check the stored head and the exported heads (``{seq: hash}``) against the last link.
+
+    Safe while appends go on: the head is read first and only links up to it are walked (an event
+    and its head commit together, so every link up to the head is visible by then).
+    """
     key = key or get_settings().audit_key()
-    prev, expected_seq, checked = GENESIS, 1, 0
-    cursor = AuditEvent._get_collection().find({"chain": chain}).sort("seq", 1)
-    for raw in cursor:
-        if raw["seq"] != expected_seq:
-            return ChainReport(chain, checked, False, expected_seq, f"gap: expected seq {expected_seq}, found {raw['seq']}")
-        if raw["prev_hash"] != prev:
-            return ChainReport(chain, checked, False, raw["seq"], "prev_hash does not match the previous link")
-        if not hmac.compare_digest(link_hash(key, raw), raw["hash"]):
-            return ChainReport(chain, checked, False, raw["seq"], "HMAC does not match the event's content")
-        prev, expected_seq, checked = raw["hash"], expected_seq + 1, checked + 1
-    head = AuditHead._get_collection().find_one({"_id": chain})
-    if head and (head["seq"] != checked or head["hash"] != prev):
-        return ChainReport(chain, checked, False, checked + 1, "chain head does not match the last link (events removed?)")
-    if exported_head and exported_head.get("seq", 0) > checked:
-        return ChainReport(chain, checked, False, checked + 1, "chain is shorter than its exported head (events removed)")
-    if exported_head and exported_head.get("seq") and exported_head["seq"] <= checked:
-        ev = AuditEvent._get_collection().find_one({"chain": chain, "seq": exported_head["seq"]})
-        if ev is None or ev["hash"] != exported_head["hash"]:
-            return ChainReport(chain, checked, False, exported_head["seq"], "link differs from its exported head (history rewritten)")
+    heads, events = AuditHead._get_collection(), AuditEvent._get_collection()
+    head = heads.find_one({"_id": chain})
+    query: dict = {"chain": chain}
+    if head is not None:
+        query["seq"] = {"$lte": head.get("seq")}
+    exported = dict(exported or {})
+    prev, expected, checked = GENESIS, 1, 0
+    for raw in events.find(query).sort("seq", 1):
+        seq = raw.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            return _broken(chain, checked, expected, "malformed", f"seq {seq!r} is not an integer")
+        if seq < expected:
+            return _broken(chain, checked, seq, "duplicate", f"a second event with seq {seq}")
+        if seq > expected:
+            return _broken(chain, checked, expected, "gap", f"expected seq {expected}, found {seq}")
+        extra = sorted(set(raw) - STORED_FIELDS)
+        if extra:
+            return _broken(chain, checked, seq, "unexpected-field", f"fields not written by the app: {extra}")
+        if raw.get("prev_hash") != prev:
+            return _broken(chain, checked, seq, "prev-hash", "prev_hash does not match the previous link")
+        try:
+            sound = hmac.compare_digest(link_hash(key, raw), str(raw.get("hash")))
+        except (KeyError, TypeError, AttributeError, ValueError):
+            sound = False
+        if not sound:
+            return _broken(chain, checked, seq, "hmac", "HMAC does not match the event's content")
+        if seq in exported and exported[seq] != raw["hash"]:
+            return _broken(chain, checked, seq, "exported-head-differs",
+                           "the link differs from its exported head (history rewritten)")
+        prev, expected, checked = raw["hash"], expected + 1, checked + 1
+    if head is None and checked:
+        return _broken(chain, checked, checked + 1, "head-missing", "events exist but the chain head is gone")
+    if head is not None and head.get("seq") != checked:
+        return _broken(chain, checked, checked + 1, "truncated",
+                       f"the head says {head.get('seq')} events, the chain has {checked}")
+    if head is not None and head.get("hash") != prev:
+        return _broken(chain, checked, checked, "head-hash", "the head's hash is not the last link's")
+    longest = max(exported, default=0)
+    if longest > checked:
+        return _broken(chain, checked, checked + 1, "shorter-than-exported-head",
+                       f"an exported head has seq {longest}, the chain ends at {checked} (events removed)")
+    if head is not None:
+        # Read the newest event before re-reading the head: a committed event implies a head at
+        # least as far, so an event beyond the head was written around the application.
+        newest = events.find_one({"chain": chain}, {"seq": 1}, sort=[("seq", -1)])
+        again = heads.find_one({"_id": chain}) or {}
+        if newest and isinstance(newest.get("seq"), int) and newest["seq"] > (again.get("seq") or 0):
+            return _broken(chain, checked, (again.get("seq") or 0) + 1, "beyond-head",
+                           f"an event with seq {newest['seq']} lies beyond the head")
     return ChainReport(chain, checked, True)
