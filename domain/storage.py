@@ -105,7 +105,10 @@ class Tx:
 
     def audit(self, actor, action: str, *, target_type: str, target_id: Any, chain: str,
               target_unit: Any = None, before: dict | None = None, after: dict | None = None):
-        """Append an audit event to ``chain`` inside this transaction."""
+        """Append an audit event to ``chain`` inside this transaction.
+
+        Call it last: the chain head stays locked from here to the commit, and concurrent
+        writers to the same office chain conflict (and retry) on it."""
         from .audit.chain import append_event
 
         return append_event(self, actor, action, target_type=target_type, target_id=target_id,
