@@ -22,9 +22,11 @@ def _blueprints():
     from .audit.resources import blp as audit
     from .forms.resources import blp as forms
     from .uploads.resources import blp as uploads
+    from .tasks.resources import blp as tasks
+    from .tasks.sync import blp as sync
 
     return [(health, ""), (auth, API_PREFIX), (accounts, API_PREFIX), (units, API_PREFIX), (audit, API_PREFIX),
-            (forms, API_PREFIX), (uploads, API_PREFIX)]
+            (forms, API_PREFIX), (uploads, API_PREFIX), (tasks, API_PREFIX), (sync, API_PREFIX)]
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -21,6 +21,7 @@ STATUS_BY_MEANING: list[tuple[type[e.DomainError], int]] = [
     (e.Unauthenticated, 401),
     (e.Forbidden, 403),
     (e.NotFound, 404),
+    (e.PreconditionFailedError, 412),  # a stale If-Match (HTTP's meaning, more precise than 409)
     (e.Conflict, 409),
     (e.RuleViolation, 422),
     (e.Unavailable, 503),

@@ -14,8 +14,11 @@ from domain.config import Settings, get_settings, set_settings
 def import_models() -> None:
     import domain.accounts.models  # noqa: F401
     import domain.audit  # noqa: F401
+    import domain.forms  # noqa: F401
     import domain.outbox  # noqa: F401
+    import domain.tasks  # noqa: F401  (also registers its unit-delete reference check)
     import domain.units.models  # noqa: F401
+    import domain.uploads.models  # noqa: F401
 
 
 def prepare_database(settings: Settings, *, seed_demo: bool = False) -> list[dict] | None:
@@ -27,6 +30,9 @@ def prepare_database(settings: Settings, *, seed_demo: bool = False) -> list[dic
     import_models()
     storage.ensure_indexes()
     ensure_chain(SYSTEM_CHAIN)
+    from domain.tasks import ensure_sync_counter
+
+    ensure_sync_counter()
     from domain.forms import load_shipped_forms
 
     load_shipped_forms()  # all or nothing: a bad or changed shipped form stops the start

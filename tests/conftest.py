@@ -82,8 +82,11 @@ def settings(servers) -> Settings:
 def _import_all_models():
     import domain.accounts.models  # noqa: F401
     import domain.audit  # noqa: F401
+    import domain.forms  # noqa: F401
     import domain.outbox  # noqa: F401
+    import domain.tasks  # noqa: F401
     import domain.units.models  # noqa: F401
+    import domain.uploads.models  # noqa: F401
 
 
 @pytest.fixture(scope="session")

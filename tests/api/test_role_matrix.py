@@ -12,6 +12,8 @@ from typing import Callable
 import pytest
 
 from domain.audit import AuditEvent
+from tests.factories.tasks import (department_view, matrix_tasks, plan_body, staff_view, synced_tasks,
+                                  task_count_is, task_ids_are, task_path)
 from tests.personas import PASSWORD, World
 
 # Forbidden and anonymous callers go first, so an allowed mutation (an admin's delete) runs last.
@@ -224,6 +226,42 @@ ROWS: list[Row] = [
         (("supervisor_west",), Expect(200, audit_only_units(*WEST)))), setup=audited_world),
     Row("GET", "/api/v1/audit-events/<event_id>", lambda w: f"/api/v1/audit-events/{east_event_id(w)}", only(
         (("admin", "supervisor_east"), 200), (("supervisor_west",), 404))),
+    # tasks: scoped reads (an undercover task never reaches a liaison; a leader sees it once submitted), writes
+    # by the planning office's supervisors (another office's: 404), acknowledgement and sync by inspectors
+    Row("GET", "/api/v1/tasks", lambda w: "/api/v1/tasks", only(
+        (("admin",), Expect(200, task_ids_are("open", "covert", "submitted", "reviewed", "west"))),
+        (("supervisor_east", "inspector_east"), Expect(200, task_ids_are("open", "covert", "submitted", "reviewed"))),
+        (("supervisor_west",), Expect(200, task_ids_are("west"))),
+        (("leader_city",), Expect(200, task_ids_are("open", "submitted", "reviewed", "west"))),
+        (("liaison_water",), Expect(200, task_ids_are("open", "reviewed")))), setup=matrix_tasks),
+    Row("POST", "/api/v1/tasks", lambda w: "/api/v1/tasks",
+        only((("supervisor_east",), 201), (("supervisor_west",), 404)), body=lambda w, p: plan_body(w),
+        setup=matrix_tasks),
+    Row("GET", "/api/v1/tasks/count", lambda w: "/api/v1/tasks/count", only(
+        (("admin",), Expect(200, task_count_is(5))),
+        (("supervisor_east", "inspector_east", "leader_city"), Expect(200, task_count_is(4))),
+        (("supervisor_west",), Expect(200, task_count_is(1))),
+        (("liaison_water",), Expect(200, task_count_is(2)))), setup=matrix_tasks),
+    Row("GET", "/api/v1/tasks/<task_id>", task_path("covert"),
+        only((("admin", "supervisor_east", "inspector_east"), Expect(200, staff_view)), default=404),
+        label="undercover in progress"),
+    Row("GET", "/api/v1/tasks/<task_id>", task_path("open"), only(
+        (("admin", "supervisor_east", "inspector_east", "leader_city"), Expect(200, staff_view)),
+        (("liaison_water",), Expect(200, department_view)), default=404), label="open"),
+    Row("PATCH", "/api/v1/tasks/<task_id>", task_path("open"),
+        only((("supervisor_east",), 200), (("supervisor_west",), 404)), body=lambda w, p: {"title": "改期"}),
+    Row("POST", "/api/v1/tasks/<task_id>/cancel", task_path("open", "/cancel"),
+        only((("supervisor_east",), 200), (("supervisor_west",), 404)), body=lambda w, p: {"reason": "改期"}),
+    Row("POST", "/api/v1/tasks/<task_id>/acknowledge", task_path("open", "/acknowledge"),
+        only((("inspector_east",), 200))),
+    Row("POST", "/api/v1/tasks/<task_id>/close-submission", task_path("covert", "/close-submission"),
+        only((("supervisor_east",), 200), (("supervisor_west",), 404))),
+    Row("POST", "/api/v1/tasks/<task_id>/review", task_path("submitted", "/review"),
+        only((("supervisor_east",), 200), (("supervisor_west",), 404))),
+    Row("POST", "/api/v1/tasks/<task_id>/close", task_path("reviewed", "/close"),
+        only((("supervisor_east",), 200), (("supervisor_west",), 404))),
+    Row("GET", "/api/v1/sync/tasks", lambda w: "/api/v1/sync/tasks",
+        only((("inspector_east",), Expect(200, synced_tasks(4)))), setup=matrix_tasks),
 ]
 
 

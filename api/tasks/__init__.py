@@ -1,0 +1,1 @@
+"""HTTP resources for tasks and the phone sync."""
