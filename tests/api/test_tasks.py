@@ -123,7 +123,7 @@ def test_patch_honours_if_match_and_only_while_planned(client, world, forms):
     ok = client.patch(f"{URL}/{tid}", json={"title": "改过的标题"}, headers={**sup, "If-Match": etag})
     assert ok.status_code == 200 and ok.get_json()["title"] == "改过的标题" and ok.headers["ETag"] != etag
     stale = client.patch(f"{URL}/{tid}", json={"title": "旧版本"}, headers={**sup, "If-Match": etag})
-    assert stale.status_code == 409 and stale.get_json()["code"] == "resource.precondition-failed"
+    assert stale.status_code == 412 and stale.get_json()["code"] == "resource.precondition-failed"
     assert client.patch(f"{URL}/{tid}", json={"instructions": "无条件"}, headers=sup).status_code == 200
     client.post(f"{URL}/{tid}/acknowledge", headers=world.headers("inspector_east"))
     late = client.patch(f"{URL}/{tid}", json={"title": "开始后"}, headers=sup)

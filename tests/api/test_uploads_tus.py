@@ -342,7 +342,21 @@ def _raw_request(base: str, head: str, body: bytes = b"", read_reply: bool = Tru
         sock.sendall(head.encode() + b"\r\n" + body)
         if not read_reply:
             return b""
-        return sock.recv(65536)
+        reply = b""
+        while b"\r\n\r\n" not in reply or len(reply.partition(b"\r\n\r\n")[2]) < _content_length(reply):
+            chunk = sock.recv(65536)  # headers and body may arrive in separate segments
+            if not chunk:
+                break
+            reply += chunk
+        return reply
+
+
+def _content_length(reply: bytes) -> int:
+    for line in reply.partition(b"\r\n\r\n")[0].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+    return 0
 
 
 def _head_lines(path: str, headers: dict) -> str:
