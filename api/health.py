@@ -19,13 +19,30 @@ class LiveSchema(Schema):
 
 class ReadySchema(Schema):
     status = fields.String(required=True, metadata={"description": "ok | degraded | down"})
-    failing = fields.List(fields.String(), required=True)
+    failing = fields.List(fields.String(), required=True,
+                          metadata={"description": "components not up: mongodb, redis, workers, scheduler"})
     components = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+
+
+def readiness() -> tuple[dict, int]:
+    settings = get_settings()
+    components = {"mongodb": health.database_state()}
+    if settings.redis_url:
+        from workers.queues import connection, queue_states
+
+        components.update(queue_states(connection(settings.redis_url, fast=True), settings.worker_heartbeat_max_age))
+    else:
+        components["redis"] = {"state": "down", "reason": "REDIS_URL not configured"}
+    failing = sorted(k for k, v in components.items() if v["state"] != "up")
+    if components["mongodb"]["state"] != "up":
+        return {"status": "down", "failing": failing, "components": components}, 503
+    return {"status": "degraded" if failing else "ok", "failing": failing, "components": components}, 200
 
 
 @blp.route("/healthz")
 class Liveness(MethodView):
     @public
+    @blp.doc(operationId="getLiveness")
     @blp.response(200, LiveSchema)
     def get(self):
         """The process answers."""
@@ -35,19 +52,13 @@ class Liveness(MethodView):
 @blp.route("/readyz")
 class Readiness(MethodView):
     @public
+    @blp.doc(operationId="getReadiness")
     @blp.response(200, ReadySchema)
     @blp.alt_response(503, schema=ReadySchema, description="the database is unreachable")
     def get(self):
-        """MongoDB, Redis, workers and scheduler; 503 only when MongoDB is unreachable."""
-        settings = get_settings()
-        components = {"mongodb": health.database_state()}
-        if settings.redis_url:
-            from workers.queues import connection
-            components.update(health.queue_states(connection(settings.redis_url, fast=True),
-                                                  settings.worker_heartbeat_max_age))
-        else:
-            components["redis"] = {"state": "down", "reason": "REDIS_URL not configured"}
-        failing = sorted(k for k, v in components.items() if v["state"] != "up")
-        if components["mongodb"]["state"] != "up":
-            return {"status": "down", "failing": failing, "components": components}, 503
-        return {"status": "degraded" if failing else "ok", "failing": failing, "components": components}
+        """MongoDB, Redis, workers and scheduler: 200 ok or degraded, 503 only when MongoDB is down.
+
+        Intake (reports, uploads) goes on while Redis, the workers or the scheduler are down;
+        their work waits in the outbox. Probes should not require ``ok``.
+        """
+        return readiness()

@@ -6,6 +6,7 @@ are idempotent, so a duplicate dispatch does no harm.
 """
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from enum import StrEnum
 
@@ -16,6 +17,7 @@ from .ports import QueueUnavailable, TaskQueue
 from .storage import Doc, utcnow
 
 LEASE = timedelta(seconds=60)
+log = logging.getLogger(__name__)
 
 
 class OutboxStatus(StrEnum):
@@ -53,11 +55,22 @@ def _claim(entry_filter: dict):
     )
 
 
+def _release(entry_id) -> None:
+    OutboxEntry._get_collection().update_one(
+        {"_id": entry_id, "status": OutboxStatus.DISPATCHING.value},
+        {"$set": {"status": OutboxStatus.PENDING.value}, "$unset": {"leased_until": ""}})
+
+
 def dispatch_pending(queue: TaskQueue, *, ids: list | None = None, limit: int = 1000) -> dict:
-    """Send up to ``limit`` pending entries (only ``ids`` when given). Stops at the first queue outage."""
-    sent = 0
+    """Send up to ``limit`` pending entries (only ``ids`` when given), oldest first.
+
+    Stops at the first queue outage, leaving that entry pending for the next sweep. An entry
+    the queue refuses for another reason stays leased, is retried when the lease runs out, and
+    does not hold up the others.
+    """
+    sent = failed = 0
     entry_filter: dict = {"_id": {"$in": list(ids)}} if ids is not None else {}
-    while sent < limit:
+    while sent + failed < limit:
         raw = _claim(entry_filter)
         if raw is None:
             break
@@ -65,15 +78,17 @@ def dispatch_pending(queue: TaskQueue, *, ids: list | None = None, limit: int = 
             queue.enqueue(job_id=f"outbox-{raw['_id']}", job=raw["job"], args=raw.get("args", []),
                           kwargs=raw.get("kwargs", {}), queue=raw.get("queue", "default"))
         except QueueUnavailable:
-            OutboxEntry._get_collection().update_one(
-                {"_id": raw["_id"], "status": OutboxStatus.DISPATCHING.value},
-                {"$set": {"status": OutboxStatus.PENDING.value}, "$unset": {"leased_until": ""}})
-            return {"sent": sent, "queue_down": True}
+            _release(raw["_id"])
+            return {"sent": sent, "failed": failed, "queue_down": True}
+        except Exception:
+            log.exception("outbox entry %s (%s) could not be enqueued; retried after its lease", raw["_id"], raw["job"])
+            failed += 1
+            continue
         OutboxEntry._get_collection().update_one(
             {"_id": raw["_id"]},
             {"$set": {"status": OutboxStatus.SENT.value, "sent_at": utcnow()}, "$unset": {"leased_until": ""}})
         sent += 1
-    return {"sent": sent, "queue_down": False}
+    return {"sent": sent, "failed": failed, "queue_down": False}
 
 
 def pending_count() -> int:

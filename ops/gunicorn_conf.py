@@ -14,4 +14,6 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = None  # the app writes its own JSON access line with the request id
 errorlog = "-"
+# The worker heartbeat file: on a container's overlay filesystem its writes can stall workers.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
