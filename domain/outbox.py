@@ -31,7 +31,6 @@ class OutboxEntry(Doc):
     args = me.ListField()
     kwargs = me.DictField()
     queue = me.StringField(default="default")
-    dedupe_key = me.StringField()
     status = me.EnumField(OutboxStatus, default=OutboxStatus.PENDING)
     leased_until = me.DateTimeField()
     sent_at = me.DateTimeField()

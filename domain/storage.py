@@ -94,11 +94,11 @@ class Tx:
     def collection(self, doc_cls: type[me.Document]):
         return doc_cls._get_collection()
 
-    def enqueue(self, job: str, *args, queue: str = "default", dedupe_key: str | None = None, **kwargs):
+    def enqueue(self, job: str, *args, queue: str = "default", **kwargs):
         """Stage a background job in the outbox; the dispatcher hands it to RQ after commit."""
         from .outbox import OutboxEntry
 
-        entry = OutboxEntry(job=job, args=list(args), kwargs=kwargs, queue=queue, dedupe_key=dedupe_key)
+        entry = OutboxEntry(job=job, args=list(args), kwargs=kwargs, queue=queue)
         self.insert(entry)
         self.outbox_ids.append(entry.pk)
         return entry
