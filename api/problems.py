@@ -1,10 +1,12 @@
 """The one mapping from errors to RFC 9457 problem+json responses, rendered in the caller's language."""
 from __future__ import annotations
 
+import http
 import logging
 
 from flask import Response, current_app, json, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
@@ -118,6 +120,21 @@ class ProblemApi(Api):
     """flask-smorest's Api with its documented error hook rendering problem+json."""
 
     ERROR_SCHEMA = ProblemSchema
+    PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+    def _register_responses(self):
+        """Document every error response (the status components and the default) as problem+json."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            content_type = self.DEFAULT_RESPONSE_CONTENT_TYPE
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+                content_type = self.PROBLEM_CONTENT_TYPE
+            prepare_response(response, self.spec, content_type)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response (RFC 9457 problem)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, self.PROBLEM_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500

@@ -37,6 +37,8 @@ UNITS: list[tuple[str, str, str, str | None, dict]] = [
      {"at": (113.0868, 22.5905), "radius_m": 150, "address": "江门市蓬江区"}),
     ("JM-BDC-DT", "不动产登记服务大厅", "site", "JM-BDCDJ",
      {"at": (113.0765, 22.5962), "radius_m": 150, "address": "江门市蓬江区"}),
+    ("PJ-SCJG-CK", "蓬江区市场监管服务窗口", "site", "PJ-SCJGJ",
+     {"at": (113.0745, 22.5890), "radius_m": 100, "address": "江门市蓬江区白沙大道西 蓬江区政务服务中心一楼"}),
     ("PJ-ZWFW", "蓬江区政务服务中心", "site", "440703000000",
      {"at": (113.0745, 22.5890), "radius_m": 150, "address": "江门市蓬江区白沙大道西"}),
     ("JH-ZWFW", "江海区政务服务中心", "site", "440704000000",
@@ -50,7 +52,7 @@ ACCOUNTS = [
     ("admin", "系统管理员", "admin", CITY, None, ()),
     ("supervisor", "蓬江区督查室 张督查", "supervisor", "PJ-DCS", "PJ-DCS", ()),
     ("inspector", "督查员 李巡查", "inspector", "JM-DCS", None, ("PJ-DCS", "JM-DCS")),
-    ("liaison", "市场监管局联络员 王联络", "liaison", "JM-SCJGJ", None, ()),
+    ("liaison", "蓬江区市场监管局联络员 王联络", "liaison", "PJ-SCJGJ", None, ()),
     ("leader", "市领导 陈领导", "leader", "JM-DCS", "JM-DCS", ()),
 ]
 
