@@ -7,7 +7,7 @@ from swagger_ui_bundle import swagger_ui_path
 from domain import errors, storage
 from domain.config import Settings, get_settings, set_settings
 
-from . import body_rules, context
+from . import body_rules, context, converters
 from .problems import ProblemApi, handle_domain_error, handle_unexpected
 
 API_PREFIX = "/api/v1"
@@ -24,9 +24,11 @@ def _blueprints():
     from .uploads.resources import blp as uploads
     from .tasks.resources import blp as tasks
     from .tasks.sync import blp as sync
+    from .reports.resources import blp as reports
 
     return [(health, ""), (auth, API_PREFIX), (accounts, API_PREFIX), (units, API_PREFIX), (audit, API_PREFIX),
-            (forms, API_PREFIX), (uploads, API_PREFIX), (tasks, API_PREFIX), (sync, API_PREFIX)]
+            (forms, API_PREFIX), (uploads, API_PREFIX), (tasks, API_PREFIX), (sync, API_PREFIX),
+            (reports, API_PREFIX)]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_ratelimit(app)
     limiter.init_app(app)
 
+    converters.install(app, api)
     for blp, prefix in _blueprints():
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
 

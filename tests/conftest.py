@@ -73,6 +73,7 @@ def settings(servers) -> Settings:
         login_rate_limit="1000 per minute",
     )
     set_settings(s)
+    s.audit_key()  # created once up front, not by whichever test audits first
     storage.connect(s.mongodb_uri, s.mongodb_db)
     _import_all_models()
     storage.ensure_indexes()
@@ -84,6 +85,7 @@ def _import_all_models():
     import domain.audit  # noqa: F401
     import domain.forms  # noqa: F401
     import domain.outbox  # noqa: F401
+    import domain.reports.models  # noqa: F401
     import domain.tasks  # noqa: F401
     import domain.units.models  # noqa: F401
     import domain.uploads.models  # noqa: F401

@@ -58,7 +58,7 @@ class OwnAccount(MethodView):
         return queries.own_account(actor)
 
 
-@blp.route("/<account_id>")
+@blp.route("/<objectid:account_id>")
 class AccountById(MethodView):
     @blp.doc(operationId="getAccount")
     @guarded(blp, Permission.ACCOUNT_READ_SELF)
@@ -86,7 +86,7 @@ class AccountById(MethodView):
         return services.update_account(actor, account_id, **data)
 
 
-@blp.route("/<account_id>/unlock")
+@blp.route("/<objectid:account_id>/unlock")
 class AccountUnlock(MethodView):
     @blp.doc(operationId="unlockAccount")
     @guarded(blp, Permission.ACCOUNT_MANAGE)
@@ -97,7 +97,7 @@ class AccountUnlock(MethodView):
         services.unlock_account(actor, account_id)
 
 
-@blp.route("/<account_id>/password")
+@blp.route("/<objectid:account_id>/password")
 class AccountPasswordReset(MethodView):
     @blp.doc(operationId="resetAccountPassword")
     @guarded(blp, Permission.ACCOUNT_MANAGE)

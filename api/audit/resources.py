@@ -41,7 +41,7 @@ class AuditEvents(MethodView):
         return {"items": result.items, "next_cursor": result.next_cursor}
 
 
-@blp.route("/<event_id>")
+@blp.route("/<objectid:event_id>")
 class AuditEventById(MethodView):
     @blp.doc(operationId="getAuditEvent")
     @guarded(blp, Permission.AUDIT_READ)

@@ -112,7 +112,7 @@ class TaskCount(MethodView):
         return {"count": services.count_tasks(actor, **_filters(args))}
 
 
-@blp.route("/<task_id>")
+@blp.route("/<objectid:task_id>")
 class TaskById(MethodView):
     @blp.doc(operationId="getTask")
     @guarded(blp, Permission.TASK_READ)
@@ -145,7 +145,7 @@ class TaskById(MethodView):
         return task, 200, {"ETag": services.task_etag(task)}
 
 
-@blp.route("/<task_id>/cancel")
+@blp.route("/<objectid:task_id>/cancel")
 class TaskCancel(MethodView):
     @blp.doc(operationId="cancelTask")
     @guarded(blp, Permission.TASK_PLAN)
@@ -162,7 +162,7 @@ class TaskCancel(MethodView):
         return services.cancel_task(actor, task_id, data["reason"])
 
 
-@blp.route("/<task_id>/acknowledge")
+@blp.route("/<objectid:task_id>/acknowledge")
 class TaskAcknowledge(MethodView):
     @blp.doc(operationId="acknowledgeTask")
     @guarded(blp, Permission.TASK_ACKNOWLEDGE)
@@ -178,7 +178,7 @@ class TaskAcknowledge(MethodView):
         return services.acknowledge_task(actor, task_id)
 
 
-@blp.route("/<task_id>/close-submission")
+@blp.route("/<objectid:task_id>/close-submission")
 class TaskCloseSubmission(MethodView):
     @blp.doc(operationId="closeTaskSubmission")
     @guarded(blp, Permission.TASK_PLAN)
@@ -193,7 +193,7 @@ class TaskCloseSubmission(MethodView):
         return services.close_submission(actor, task_id)
 
 
-@blp.route("/<task_id>/review")
+@blp.route("/<objectid:task_id>/review")
 class TaskReview(MethodView):
     @blp.doc(operationId="reviewTask")
     @guarded(blp, Permission.TASK_REVIEW)
@@ -208,7 +208,7 @@ class TaskReview(MethodView):
         return services.review_task(actor, task_id)
 
 
-@blp.route("/<task_id>/close")
+@blp.route("/<objectid:task_id>/close")
 class TaskClose(MethodView):
     @blp.doc(operationId="closeTask")
     @guarded(blp, Permission.TASK_REVIEW)

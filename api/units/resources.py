@@ -61,7 +61,7 @@ class Units(MethodView):
         return services.create_unit(actor, position=data.pop("position"), **data)
 
 
-@blp.route("/<unit_id>")
+@blp.route("/<objectid:unit_id>")
 class UnitById(MethodView):
     @blp.doc(operationId="getUnit")
     @guarded(blp, Permission.UNIT_READ)
@@ -97,7 +97,7 @@ class UnitById(MethodView):
         services.delete_unit(actor, unit_id)
 
 
-@blp.route("/<unit_id>/move")
+@blp.route("/<objectid:unit_id>/move")
 class UnitMove(MethodView):
     @blp.doc(operationId="moveUnit")
     @guarded(blp, Permission.UNIT_MANAGE)

@@ -119,7 +119,7 @@ class Uploads(MethodView):
         return _tus_response(201, upload, Location=url_for("uploads.UploadById", upload_id=str(upload.pk)))
 
 
-@blp.route("/<upload_id>")
+@blp.route("/<objectid:upload_id>")
 class UploadById(MethodView):
     @blp.doc(parameters=TUS_RESUMABLE, operationId="getUploadOffset")
     @guarded(blp, Permission.UPLOAD_CREATE)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from bson import ObjectId
 
 from domain.audit import AuditEvent
 from tests.factories.accounts import AccountFactory
@@ -94,7 +95,8 @@ def test_other_roles_read_only_their_own_account(client, world):
     problem(client.get(f"{ACCOUNTS}/{world.accounts['admin'].pk}", headers=headers), 404, "account.not-found")
     own = str(world.accounts["liaison_water"].pk)
     assert client.get(f"{ACCOUNTS}/{own}", headers=headers).get_json()["id"] == own
-    problem(client.get(f"{ACCOUNTS}/not-an-id", headers=headers), 404, "account.not-found")
+    problem(client.get(f"{ACCOUNTS}/{ObjectId()}", headers=headers), 404, "account.not-found")
+    problem(client.get(f"{ACCOUNTS}/not-an-id", headers=headers), 404, "http.not-found")  # ids are ObjectIds
 
 
 def test_an_admin_creates_an_account_that_can_then_sign_in(client, world):

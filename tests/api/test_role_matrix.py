@@ -180,13 +180,13 @@ ROWS: list[Row] = [
         (("supervisor_east",), Expect(200, account_ids("inspector_east"))),
         (("supervisor_west",), Expect(200, account_ids())))),
     Row("POST", "/api/v1/accounts", lambda w: "/api/v1/accounts", only((("admin",), 201)), body=new_account),
-    Row("GET", "/api/v1/accounts/<account_id>", lambda w: f"/api/v1/accounts/{w.accounts['inspector_east'].pk}",
+    Row("GET", "/api/v1/accounts/<objectid:account_id>", lambda w: f"/api/v1/accounts/{w.accounts['inspector_east'].pk}",
         only((("admin", "supervisor_east", "inspector_east"), 200), default=404), label="pool inspector"),
-    Row("PATCH", "/api/v1/accounts/<account_id>", lambda w: f"/api/v1/accounts/{w.accounts['inspector_east'].pk}",
+    Row("PATCH", "/api/v1/accounts/<objectid:account_id>", lambda w: f"/api/v1/accounts/{w.accounts['inspector_east'].pk}",
         only((("admin",), 200)), body=lambda w, p: {"display_name": "改名"}),
-    Row("POST", "/api/v1/accounts/<account_id>/unlock",
+    Row("POST", "/api/v1/accounts/<objectid:account_id>/unlock",
         lambda w: f"/api/v1/accounts/{w.accounts['inspector_east'].pk}/unlock", only((("admin",), 204))),
-    Row("POST", "/api/v1/accounts/<account_id>/password",
+    Row("POST", "/api/v1/accounts/<objectid:account_id>/password",
         lambda w: f"/api/v1/accounts/{w.accounts['inspector_east'].pk}/password", only((("admin",), 204)),
         body=lambda w, p: {"new_password": "Reset#2026xy"}),
     # units: reads scoped by jurisdiction, writes for admins
@@ -199,19 +199,19 @@ ROWS: list[Row] = [
         "inspector_east": Expect(200, unit_ids("office_city")),
         "liaison_water": Expect(200, unit_ids("water")),
     }),
-    Row("GET", "/api/v1/units/<unit_id>", lambda w: f"/api/v1/units/{w.id('water')}", {
+    Row("GET", "/api/v1/units/<objectid:unit_id>", lambda w: f"/api/v1/units/{w.id('water')}", {
         "anonymous": 401, "admin": Expect(200, unit_is("water")), "leader_city": Expect(200, unit_is("water")),
         "supervisor_east": Expect(200, unit_is("water")), "liaison_water": Expect(200, unit_is("water")),
         "supervisor_west": 404, "inspector_east": 404}, label="east unit"),
-    Row("GET", "/api/v1/units/<unit_id>", lambda w: f"/api/v1/units/{w.id('market_west')}", {
+    Row("GET", "/api/v1/units/<objectid:unit_id>", lambda w: f"/api/v1/units/{w.id('market_west')}", {
         "anonymous": 401, "admin": 200, "leader_city": 200, "supervisor_west": Expect(200, unit_is("market_west")),
         "supervisor_east": 404, "liaison_water": 404, "inspector_east": 404}, label="west unit"),
     Row("POST", "/api/v1/units", lambda w: "/api/v1/units", only((("admin",), 201)), body=new_org),
-    Row("PATCH", "/api/v1/units/<unit_id>", lambda w: f"/api/v1/units/{w.id('water')}", only((("admin",), 200)),
+    Row("PATCH", "/api/v1/units/<objectid:unit_id>", lambda w: f"/api/v1/units/{w.id('water')}", only((("admin",), 200)),
         body=lambda w, p: {"name": "蓬江区水利局"}),
-    Row("POST", "/api/v1/units/<unit_id>/move", lambda w: f"/api/v1/units/{w.id('site_water')}/move",
+    Row("POST", "/api/v1/units/<objectid:unit_id>/move", lambda w: f"/api/v1/units/{w.id('site_water')}/move",
         only((("admin",), 200)), body=lambda w, p: {"parent_id": w.id("east")}),
-    Row("DELETE", "/api/v1/units/<unit_id>", lambda w: f"/api/v1/units/{w.id('hall_east')}", only((("admin",), 204))),
+    Row("DELETE", "/api/v1/units/<objectid:unit_id>", lambda w: f"/api/v1/units/{w.id('hall_east')}", only((("admin",), 204))),
     # forms: never for a liaison (the undercover checklist is confidential)
     Row("GET", "/api/v1/forms", lambda w: "/api/v1/forms", only(
         (("admin", "supervisor_east", "supervisor_west", "leader_city", "inspector_east"), Expect(200, form_list))),
@@ -224,7 +224,7 @@ ROWS: list[Row] = [
         (("admin",), 200),
         (("supervisor_east",), Expect(200, audit_only_units(*EAST))),
         (("supervisor_west",), Expect(200, audit_only_units(*WEST)))), setup=audited_world),
-    Row("GET", "/api/v1/audit-events/<event_id>", lambda w: f"/api/v1/audit-events/{east_event_id(w)}", only(
+    Row("GET", "/api/v1/audit-events/<objectid:event_id>", lambda w: f"/api/v1/audit-events/{east_event_id(w)}", only(
         (("admin", "supervisor_east"), 200), (("supervisor_west",), 404))),
     # tasks: scoped reads (an undercover task never reaches a liaison; a leader sees it once submitted), writes
     # by the planning office's supervisors (another office's: 404), acknowledgement and sync by inspectors
@@ -242,23 +242,23 @@ ROWS: list[Row] = [
         (("supervisor_east", "inspector_east", "leader_city"), Expect(200, task_count_is(4))),
         (("supervisor_west",), Expect(200, task_count_is(1))),
         (("liaison_water",), Expect(200, task_count_is(2)))), setup=matrix_tasks),
-    Row("GET", "/api/v1/tasks/<task_id>", task_path("covert"),
+    Row("GET", "/api/v1/tasks/<objectid:task_id>", task_path("covert"),
         only((("admin", "supervisor_east", "inspector_east"), Expect(200, staff_view)), default=404),
         label="undercover in progress"),
-    Row("GET", "/api/v1/tasks/<task_id>", task_path("open"), only(
+    Row("GET", "/api/v1/tasks/<objectid:task_id>", task_path("open"), only(
         (("admin", "supervisor_east", "inspector_east", "leader_city"), Expect(200, staff_view)),
         (("liaison_water",), Expect(200, department_view)), default=404), label="open"),
-    Row("PATCH", "/api/v1/tasks/<task_id>", task_path("open"),
+    Row("PATCH", "/api/v1/tasks/<objectid:task_id>", task_path("open"),
         only((("supervisor_east",), 200), (("supervisor_west",), 404)), body=lambda w, p: {"title": "改期"}),
-    Row("POST", "/api/v1/tasks/<task_id>/cancel", task_path("open", "/cancel"),
+    Row("POST", "/api/v1/tasks/<objectid:task_id>/cancel", task_path("open", "/cancel"),
         only((("supervisor_east",), 200), (("supervisor_west",), 404)), body=lambda w, p: {"reason": "改期"}),
-    Row("POST", "/api/v1/tasks/<task_id>/acknowledge", task_path("open", "/acknowledge"),
+    Row("POST", "/api/v1/tasks/<objectid:task_id>/acknowledge", task_path("open", "/acknowledge"),
         only((("inspector_east",), 200))),
-    Row("POST", "/api/v1/tasks/<task_id>/close-submission", task_path("covert", "/close-submission"),
+    Row("POST", "/api/v1/tasks/<objectid:task_id>/close-submission", task_path("covert", "/close-submission"),
         only((("supervisor_east",), 200), (("supervisor_west",), 404))),
-    Row("POST", "/api/v1/tasks/<task_id>/review", task_path("submitted", "/review"),
+    Row("POST", "/api/v1/tasks/<objectid:task_id>/review", task_path("submitted", "/review"),
         only((("supervisor_east",), 200), (("supervisor_west",), 404))),
-    Row("POST", "/api/v1/tasks/<task_id>/close", task_path("reviewed", "/close"),
+    Row("POST", "/api/v1/tasks/<objectid:task_id>/close", task_path("reviewed", "/close"),
         only((("supervisor_east",), 200), (("supervisor_west",), 404))),
     Row("GET", "/api/v1/sync/tasks", lambda w: "/api/v1/sync/tasks",
         only((("inspector_east",), Expect(200, synced_tasks(4)))), setup=matrix_tasks),
