@@ -38,22 +38,32 @@ class Permission(StrEnum):
     TASK_ACKNOWLEDGE = "task:acknowledge"
     TASK_SYNC = "task:sync"  # the phone's sync of its own active tasks
     TASK_RECORD_REPORT = "task:record-report"  # report intake marks an assigned inspector as reported
+    # Reports (现场检查记录). REPORT_READ is scoped per role in domain/reports/queries.py; a liaison never
+    # reads a report. Evidence metadata is for the inspector (own), supervisors (office) and admins only.
+    REPORT_SUBMIT = "report:submit"
+    REPORT_READ = "report:read"
+    REPORT_EVIDENCE_READ = "report:read-evidence"
+    REPORT_VALIDATE = "report:validate"  # the validation job records its progress on a report
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({P.UNIT_READ, P.UNIT_MANAGE, P.ACCOUNT_READ_SELF, P.ACCOUNT_READ,
                            P.ACCOUNT_MANAGE, P.INSPECTOR_POOL_READ, P.AUDIT_READ, P.FORM_READ, P.UPLOAD_CREATE,
-                           P.TASK_READ, P.TASK_READ_INSPECTORS}),
+                           P.TASK_READ, P.TASK_READ_INSPECTORS, P.REPORT_READ, P.REPORT_EVIDENCE_READ}),
     Role.SUPERVISOR: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.INSPECTOR_POOL_READ, P.AUDIT_READ, P.FORM_READ,
-                                P.UPLOAD_CREATE, P.TASK_READ, P.TASK_READ_INSPECTORS, P.TASK_PLAN, P.TASK_REVIEW}),
-    Role.LEADER: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.FORM_READ, P.TASK_READ, P.TASK_READ_INSPECTORS}),
+                                P.UPLOAD_CREATE, P.TASK_READ, P.TASK_READ_INSPECTORS, P.TASK_PLAN, P.TASK_REVIEW,
+                                P.REPORT_READ, P.REPORT_EVIDENCE_READ}),
+    Role.LEADER: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.FORM_READ, P.TASK_READ, P.TASK_READ_INSPECTORS,
+                            P.REPORT_READ}),
     Role.LIAISON: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.UPLOAD_CREATE, P.TASK_READ}),  # a department's proof
     Role.INSPECTOR: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.FORM_READ, P.UPLOAD_CREATE, P.TASK_READ,
-                               P.TASK_READ_INSPECTORS, P.TASK_ACKNOWLEDGE, P.TASK_SYNC, P.TASK_RECORD_REPORT}),
+                               P.TASK_READ_INSPECTORS, P.TASK_ACKNOWLEDGE, P.TASK_SYNC, P.TASK_RECORD_REPORT,
+                               P.REPORT_SUBMIT, P.REPORT_READ, P.REPORT_EVIDENCE_READ}),
     Role.SYSTEM: frozenset({P.UNIT_READ, P.UNIT_MANAGE, P.AUDIT_WRITE, P.JOB_RUN, P.FORM_LOAD,  # UNIT_MANAGE: CSV import, demo seed
                             P.ACCOUNT_READ, P.ACCOUNT_MANAGE,  # ACCOUNT_*: inspectctl create-admin / unlock
-                            P.TASK_READ, P.TASK_READ_INSPECTORS, P.TASK_RECORD_REPORT}),
+                            P.TASK_READ, P.TASK_READ_INSPECTORS, P.TASK_RECORD_REPORT,
+                            P.REPORT_READ, P.REPORT_VALIDATE}),
 }
 
 

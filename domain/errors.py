@@ -309,6 +309,48 @@ class SyncTokenInvalidError(RuleViolation):
     code = "sync.token-invalid"
 
 
+# Reports (现场检查记录) and their declared evidence: intake from the phone
+class ReportNotFoundError(NotFound):
+    code = "report.not-found"
+
+
+class ReportInvalidError(RuleViolation):
+    """``_errors``: per item id (answers and findings), or ``evidence.<client_id>`` for a declared file."""
+    code = "report.invalid"
+
+
+class ReportSubmissionConflictError(Conflict):
+    """The submission id was used before with a different payload (params ``submission_id``, ``report``)."""
+    code = "report.submission-conflict"
+
+
+class ReportAlreadySubmittedError(Conflict):
+    """One report per inspector per task; ``report`` names the existing one."""
+    code = "report.already-submitted"
+
+
+class ReportOutsideAssignmentError(RuleViolation):
+    """Only: not assigned, or the task was cancelled before the declared visit (param ``reason``)."""
+    code = "report.outside-assignment"
+
+
+class ReportFormMismatchError(RuleViolation):
+    code = "report.form-mismatch"
+
+
+class EvidenceNotDeclaredError(NotFound):
+    code = "report.evidence-not-declared"
+
+
+class EvidenceAlreadyReceivedError(Conflict):
+    code = "report.evidence-already-received"
+
+
+class EvidenceMismatchError(RuleViolation):
+    """An upload's SHA-256 or size differs from what the report declared for that file."""
+    code = "report.evidence-mismatch"
+
+
 def all_error_classes() -> list[type[DomainError]]:
     """Every error class, for the catalogue test and the docs."""
     seen: list[type[DomainError]] = []

@@ -16,6 +16,7 @@ def import_models() -> None:
     import domain.audit  # noqa: F401
     import domain.forms  # noqa: F401
     import domain.outbox  # noqa: F401
+    import domain.reports.models  # noqa: F401  (also registers the "evidence" upload target)
     import domain.tasks  # noqa: F401  (also registers its unit-delete reference check)
     import domain.units.models  # noqa: F401
     import domain.uploads.models  # noqa: F401

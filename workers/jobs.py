@@ -3,3 +3,4 @@ from . import outbox  # noqa: F401
 from . import units  # noqa: F401
 from . import audit  # noqa: F401
 from . import uploads  # noqa: F401
+from . import evidence  # noqa: F401

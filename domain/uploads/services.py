@@ -74,7 +74,7 @@ def create_upload(actor: Actor, *, length: int, metadata: dict, body: BinaryIO |
     sha256 = rules.declared_sha256(metadata.get("sha256"))
     target_id = rules.target_id(metadata.get("target_id"))
     if target.check:
-        target.check(actor, target_id)
+        target.check(actor, target_id, sha256=sha256, length=length)  # refuse a mismatch before any byte
     if queries.open_count(actor) >= MAX_OPEN_PER_ACCOUNT:
         raise UploadTooManyOpenError(limit=MAX_OPEN_PER_ACCOUNT)
     now = clock.now()
@@ -265,7 +265,7 @@ def store_plain_upload(actor: Actor, *, target_kind: str, stream: BinaryIO, decl
     sha256 = rules.declared_sha256(declared_sha256)
     target_id = rules.target_id(target_id)
     if target.check:
-        target.check(actor, target_id)
+        target.check(actor, target_id, sha256=sha256, length=declared_size)  # refuse a mismatch before any byte
     store = store or blob_store()
     info = store.put_stream(stream, max_bytes=declared_size, expected_sha256=sha256, expected_size=declared_size,
                             allowed_media_types=ALLOWED[target.purpose])

@@ -24,7 +24,7 @@ class Completion:
 
 
 Handler = Callable[..., "Completion | dict | None"]  # handler(actor, upload, blob_info, tx)
-Check = Callable[..., None]  # check(actor, target_id): raise to refuse before any byte is sent
+Check = Callable[..., None]  # check(actor, target_id, *, sha256, length): raise to refuse before any byte is sent
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ import pytest
 from domain.audit import AuditEvent
 from tests.factories.tasks import (department_view, matrix_tasks, plan_body, staff_view, synced_tasks,
                                   task_count_is, task_ids_are, task_path)
+from tests.factories.reports import (evidence_of_open_report, evidence_replayed, late_report_body, matrix_reports,
+                                     report_ids_are, report_is, report_path)
 from tests.personas import PASSWORD, World
 
 # Forbidden and anonymous callers go first, so an allowed mutation (an admin's delete) runs last.
@@ -157,6 +159,31 @@ def refresh_body(w: World, persona: str) -> dict:
     return {"refresh_token": login("admin", PASSWORD)["refresh_token"]}
 
 
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def _tus_metadata(w: World) -> dict:
+    return {"target": "evidence", "target_id": f"{matrix_reports(w)['covert']}:p1", "sha256": "0" * 64}
+
+
+def tus_creation_headers(w: World) -> dict:
+    import base64
+
+    meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in _tus_metadata(w).items())
+    return {**TUS, "Upload-Length": "10", "Upload-Metadata": meta}
+
+
+def open_upload(w: World) -> str:
+    """An unfinished tus upload by inspector_east for the undercover report's declared file (made once per world)."""
+    if not getattr(w, "upload_id", None):
+        from domain.accounts.services import actor_from_access_token
+        from domain.uploads.services import create_upload
+
+        actor = actor_from_access_token(w.tokens("inspector_east")["access_token"])
+        w.upload_id = str(create_upload(actor, length=10, metadata=_tus_metadata(w)).pk)
+    return w.upload_id
+
+
 ROWS: list[Row] = [
     # health and docs: public
     Row("GET", "/healthz", lambda w: "/healthz", all_of(200, anonymous=200)),
@@ -262,6 +289,40 @@ ROWS: list[Row] = [
         only((("supervisor_east",), 200), (("supervisor_west",), 404))),
     Row("GET", "/api/v1/sync/tasks", lambda w: "/api/v1/sync/tasks",
         only((("inspector_east",), Expect(200, synced_tasks(4)))), setup=matrix_tasks),
+    # reports: an inspector submits and sends its files; reads scoped like tasks (a leader sees an undercover
+    # task's report once the task is submitted); a liaison never sees a report
+    Row("GET", "/api/v1/reports", lambda w: "/api/v1/reports", only(
+        (("admin",), Expect(200, report_ids_are("open", "covert", "submitted", "west"))),
+        (("supervisor_east", "inspector_east"), Expect(200, report_ids_are("open", "covert", "submitted"))),
+        (("supervisor_west",), Expect(200, report_ids_are("west"))),
+        (("leader_city",), Expect(200, report_ids_are("open", "submitted", "west")))), setup=matrix_reports),
+    Row("POST", "/api/v1/reports", lambda w: "/api/v1/reports", only((("inspector_east",), 201)),
+        body=late_report_body, setup=matrix_reports),
+    Row("GET", "/api/v1/reports/<objectid:report_id>", report_path("covert"), only(
+        (("admin", "supervisor_east", "inspector_east"), Expect(200, report_is("covert"))),
+        (("leader_city", "supervisor_west"), 404)), label="undercover task in progress"),
+    Row("GET", "/api/v1/reports/<objectid:report_id>", report_path("open"), only(
+        (("admin", "supervisor_east", "inspector_east", "leader_city"), Expect(200, report_is("open"))),
+        (("supervisor_west",), 404)), label="open"),
+    Row("GET", "/api/v1/reports/<objectid:report_id>/evidence", report_path("open", "/evidence"), only(
+        (("admin", "supervisor_east", "inspector_east"), Expect(200, evidence_of_open_report)),
+        (("supervisor_west",), 404))),
+    # The received file again: answered from what is stored, without reading a body (the matrix sends none).
+    Row("PUT", "/api/v1/reports/<objectid:report_id>/evidence/<client_id>", report_path("open", "/evidence/p1"),
+        only((("inspector_east",), Expect(200, evidence_replayed)))),
+    # uploads (tus): an upload is its creator's alone (others: 404); a leader may not upload at all
+    Row("POST", "/api/v1/uploads", lambda w: "/api/v1/uploads",
+        only((("inspector_east",), 201), (("admin", "supervisor_east", "supervisor_west", "liaison_water"), 404)),
+        headers=lambda w: tus_creation_headers(w), setup=matrix_reports),
+    Row("GET", "/api/v1/uploads/<objectid:upload_id>", lambda w: f"/api/v1/uploads/{open_upload(w)}",
+        only((("inspector_east",), 200), (("admin", "supervisor_east", "supervisor_west", "liaison_water"), 404))),
+    Row("PATCH", "/api/v1/uploads/<objectid:upload_id>", lambda w: f"/api/v1/uploads/{open_upload(w)}",
+        only((("inspector_east",), 204), (("admin", "supervisor_east", "supervisor_west", "liaison_water"), 404)),
+        headers=lambda w: {**TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"},
+        body=lambda w, p: b"12345"),
+    Row("DELETE", "/api/v1/uploads/<objectid:upload_id>", lambda w: f"/api/v1/uploads/{open_upload(w)}",
+        only((("inspector_east",), 204), (("admin", "supervisor_east", "supervisor_west", "liaison_water"), 404)),
+        headers=lambda w: TUS),
 ]
 
 
@@ -278,9 +339,12 @@ def run_row(client, world: World, row: Row) -> list[str]:
         expected = row.expect[persona]
         expected = expected if isinstance(expected, Expect) else Expect(expected)
         headers = world.headers(persona) if persona != "anonymous" else {}
+        if row.headers:
+            headers = {**headers, **row.headers(world)}
         kwargs = {"headers": headers}
         if row.body:
-            kwargs["json"] = row.body(world, persona)
+            body = row.body(world, persona)
+            kwargs["data" if isinstance(body, bytes) else "json"] = body
         resp = client.open(path, method=row.method, **kwargs)
         if resp.status_code != expected.status:
             failures.append(f"{persona}: {resp.status_code} != {expected.status} "

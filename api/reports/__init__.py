@@ -1,0 +1,1 @@
+"""HTTP resources for field reports and their evidence."""

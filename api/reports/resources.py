@@ -1,0 +1,142 @@
+"""HTTP resources for field reports (现场检查记录): submit, read, and send the declared evidence files."""
+from __future__ import annotations
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from werkzeug.exceptions import ClientDisconnected
+
+from api.auth import guarded
+from api.body_rules import accepts
+from api.pagination import CursorArgsSchema, page_limit
+from api.problems import ProblemSchema
+from domain.access import Permission
+from domain.reports import services
+from domain.uploads import BodyInterrupted
+
+from .schemas import (PHOTO_TYPES, EvidencePageSchema, EvidenceReceiptSchema, ReportCreateSchema,
+                      ReportPageSchema, ReportQueryArgsSchema, ReportSchema)
+
+blp = Blueprint("reports", __name__, url_prefix="/reports", description="Field reports 现场检查记录 and their evidence")
+
+BODY_TYPES = (*PHOTO_TYPES, "application/octet-stream")
+BINARY_BODY = {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in BODY_TYPES}}
+
+
+def _problem(status: int, *codes: str):
+    return blp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json",
+                            description="Problem codes: " + ", ".join(codes))
+
+
+class _Body:
+    """The request body in chunks, never past Content-Length; a client gone away is BodyInterrupted."""
+
+    def __init__(self):
+        self.stream, self.left = request.stream, request.content_length
+
+    def read(self, n: int = -1) -> bytes:
+        if self.left is not None:
+            if self.left <= 0:
+                return b""
+            n = self.left if n < 0 else min(n, self.left)
+        try:
+            data = self.stream.read(n)
+        except (ClientDisconnected, OSError) as exc:
+            raise BodyInterrupted(str(exc)) from exc
+        if self.left is not None:
+            self.left -= len(data)
+        return data
+
+
+@blp.route("")
+class Reports(MethodView):
+    @blp.doc(operationId="listReports")
+    @guarded(blp, Permission.REPORT_READ)
+    @blp.arguments(ReportQueryArgsSchema, location="query")
+    @blp.response(200, ReportPageSchema)
+    @_problem(422, "pagination.invalid-cursor", "request.invalid")
+    def get(self, args, actor):
+        """List reports
+
+        Scoped by role: an inspector its own, a supervisor those of its office's tasks, a leader its
+        jurisdiction (of an undercover task once the task is submitted), an admin all. Oldest first.
+        """
+        return services.list_reports(actor, cursor=args.get("cursor"), limit=page_limit(args.get("limit")),
+                                     task_id=args.get("task_id"), status=args.get("status"), late=args.get("late"))
+
+    @blp.doc(operationId="submitReport")
+    @guarded(blp, Permission.REPORT_SUBMIT)
+    @blp.arguments(ReportCreateSchema)
+    @blp.response(201, ReportSchema)
+    @blp.alt_response(200, schema=ReportSchema, success=True,
+                      description="a retry: this submission id was received before with the same payload")
+    @_problem(404, "task.not-found", "form.version-not-found")
+    @_problem(409, "report.submission-conflict", "report.already-submitted")
+    @_problem(422, "report.invalid", "report.outside-assignment", "report.form-mismatch", "geo.crs-unknown",
+              "geo.coordinate-out-of-range", "request.invalid")
+    def post(self, data, actor):
+        """Submit a report
+
+        The phone's field record of one task, with the files it will send. Send it again with the same
+        `submission_id` until an answer arrives: the same payload returns the same report (200); a
+        different one is 409. The report is `incomplete` until every declared file has arrived
+        (PUT `/reports/{id}/evidence/{client_id}`, or tus with `target=evidence`), then `received`.
+        """
+        result = services.submit_report(actor, **data)
+        return result.report, 200 if result.replayed else 201
+
+
+@blp.route("/<objectid:report_id>")
+class ReportById(MethodView):
+    @blp.doc(operationId="getReport")
+    @guarded(blp, Permission.REPORT_READ)
+    @blp.response(200, ReportSchema)
+    @_problem(404, "report.not-found")
+    def get(self, report_id, actor):
+        """One report
+
+        With the state of each declared file.
+        """
+        return services.read_report(actor, report_id)
+
+
+@blp.route("/<objectid:report_id>/evidence")
+class ReportEvidence(MethodView):
+    @blp.doc(operationId="listReportEvidence")
+    @guarded(blp, Permission.REPORT_EVIDENCE_READ)
+    @blp.arguments(CursorArgsSchema, location="query")
+    @blp.response(200, EvidencePageSchema)
+    @_problem(404, "report.not-found")
+    @_problem(422, "pagination.invalid-cursor", "request.invalid")
+    def get(self, args, report_id, actor):
+        """Evidence of a report
+
+        Metadata of the files that arrived (hash, size, sniffed type), in arrival order; never the
+        bytes. For the reporting inspector, its office's supervisors and admins.
+        """
+        return services.list_evidence(actor, report_id, cursor=args.get("cursor"),
+                                      limit=page_limit(args.get("limit")))
+
+
+@blp.route("/<objectid:report_id>/evidence/<client_id>")
+class ReportEvidenceFile(MethodView):
+    @accepts(*BODY_TYPES)
+    @blp.doc(operationId="putReportEvidence", requestBody=BINARY_BODY)
+    @guarded(blp, Permission.REPORT_SUBMIT)
+    @blp.response(201, EvidenceReceiptSchema)
+    @blp.alt_response(200, schema=EvidenceReceiptSchema, success=True,
+                      description="the file had arrived before: nothing was read or stored again")
+    @_problem(404, "report.not-found", "report.evidence-not-declared")
+    @_problem(413, "upload.too-large", "request.too-large")
+    @_problem(415, "upload.unsupported-media-type", "request.unsupported-media-type")
+    @_problem(422, "upload.hash-mismatch", "upload.size-mismatch", "report.evidence-mismatch")
+    def put(self, report_id, client_id, actor):
+        """Send a declared file
+
+        The raw bytes of one file the report declared (a small photo; large ones go by tus). They must
+        hash to the declared SHA-256, and be a JPEG, HEIC/HEIF or PNG whatever the Content-Type says;
+        otherwise nothing is kept. The last declared file makes the report `received`.
+        """
+        result = services.put_evidence(actor, report_id, client_id, stream=_Body(),
+                                       content_length=request.content_length)
+        return {"evidence": result.evidence, "report": result.report}, 201 if result.created else 200
