@@ -82,4 +82,21 @@ def main() -> None:
     """督查移动巡查后端 administration."""
 
 
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Seed the demo city in Jiangmen with one account per role (refused with APP_ENV=production)."""
+    from domain.config import ConfigError
+
+    from .seed import seed_demo_city
+
+    try:
+        with connected() as settings:
+            accounts = seed_demo_city(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"demo accounts (password {settings.demo_password}):")
+    for a in accounts:
+        click.echo(f"  {a['username']:<12} {a['role']:<11} {a['unit']}")
+
+
 from . import cli_accounts, cli_audit, cli_forms, cli_units  # noqa: E402,F401  (they register their commands on main)

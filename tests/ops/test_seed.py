@@ -41,3 +41,16 @@ def test_seeding_refuses_production(settings):
     with pytest.raises(ConfigError):
         seed_demo_city(dataclasses.replace(settings, app_env="production"))
     assert not Unit.objects
+
+
+def test_the_seed_demo_command_lists_the_demo_accounts(settings):
+    from click.testing import CliRunner
+
+    from ops.cli import main
+
+    result = CliRunner().invoke(main, ["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert settings.demo_password in result.output
+    for username in ("admin", "supervisor", "inspector", "liaison", "leader"):
+        assert username in result.output
+    assert Account.objects.count() == 5
