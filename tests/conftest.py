@@ -41,6 +41,16 @@ def _external_mongo() -> tuple[str, str] | None:
     return uri, db
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``mongod`` run only against a real MongoDB (TEST_MONGODB_URI)."""
+    if os.environ.get("TEST_MONGODB_URI"):
+        return
+    skip = pytest.mark.skip(reason="needs a real mongod: set TEST_MONGODB_URI (a database whose name ends in _test)")
+    for item in items:
+        if "mongod" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory) -> Servers:
     data_dir = tmp_path_factory.mktemp("data")
