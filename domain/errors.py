@@ -259,6 +259,11 @@ class UploadAlreadyCompleteError(Conflict):
 class UploadTooManyOpenError(Conflict):
     code = "upload.too-many-open"
 
+
+class UploadClaimExpiredError(Unavailable):
+    """A plain upload's completion outlived its claim on the blob; nothing was kept, send it again."""
+    code = "upload.claim-expired"
+
 # Tasks (检查任务) and the phone's task sync
 class TaskNotFoundError(NotFound):
     code = "task.not-found"

@@ -35,8 +35,26 @@ class Upload(Doc):
     media_type = me.StringField()
     result = me.DictField()  # what the target's completion handler returned, for the client
 
-    meta = {"collection": "uploads", "indexes": [("owner", "status"), ("status", "expires_at")]}
+    # declared_sha256: who still needs a blob (completion.blob_needed) looks uploads up by it.
+    meta = {"collection": "uploads", "indexes": [("owner", "status"), ("status", "expires_at"), "declared_sha256"]}
 
     @property
     def complete(self) -> bool:
         return self.status == UploadStatus.COMPLETE
+
+
+class BlobClaim(me.Document):
+    """A plain upload's completion announcing that it needs the blob ``sha256`` (see ``completion``).
+
+    Written outside any transaction before the completion looks at the store; removed by the
+    transaction that records the upload, which fails if the claim is gone. Past ``expires_at``
+    anyone may remove it (a crashed process's claim must not pin a blob forever)."""
+
+    sha256 = me.StringField(required=True, regex=r"^[0-9a-f]{64}$")
+    upload = me.ObjectIdField(required=True)
+    expires_at = me.DateTimeField(required=True)
+
+    meta = {"collection": "blob_claims", "indexes": [
+        {"fields": ["sha256", "upload"], "unique": True},
+        {"fields": ["expires_at"], "expireAfterSeconds": 0},
+    ]}

@@ -20,7 +20,7 @@ from ..config import get_settings
 from ..errors import (UploadAlreadyCompleteError, UploadChecksumMismatchError, UploadChecksumUnsupportedError,
                       UploadExpiredError, UploadInterruptedError, UploadLockedError, UploadOffsetMismatchError,
                       UploadTooLargeError, UploadTooManyOpenError)
-from ..evidence import ALLOWED, BlobStore, blob_store
+from ..evidence import BlobStore, blob_store
 from ..storage import atomic
 from . import completion, partials, queries, rules
 from .models import Upload, UploadStatus
@@ -226,9 +226,12 @@ def terminate_upload(actor: Actor, upload_id, *, clock: Clock = system_clock) ->
     partials.remove(upload.pk)
 
 
-def expire_uploads(actor: Actor = SYSTEM, *, clock: Clock = system_clock, limit: int = 1000) -> dict:
+def expire_uploads(actor: Actor = SYSTEM, *, clock: Clock = system_clock, limit: int = 1000,
+                   store: BlobStore | None = None) -> dict:
     """The system (``job:run``), from the scheduler: remove unfinished uploads past their expiry, with
-    their partial files, then partial files that no record owns. Idempotent."""
+    their partial files, then partial files that no record owns, and put back blobs that a crashed
+    completion left hidden (``completion.recover_hidden_blobs``). Idempotent."""
+    actor.require(Permission.JOB_RUN)
     now = clock.now()
     expired = 0
     for oid in queries.expired_ids(actor, now, limit):
@@ -244,7 +247,8 @@ def expire_uploads(actor: Actor = SYSTEM, *, clock: Clock = system_clock, limit:
     orphans = [c for c in candidates if c not in known]
     for oid in orphans:
         partials.remove(oid)
-    return {"expired": expired, "orphans": len(orphans)}
+    hidden = completion.recover_hidden_blobs(store or blob_store())
+    return {"expired": expired, "orphans": len(orphans), "hidden_blobs": hidden}
 
 
 def store_plain_upload(actor: Actor, *, target_kind: str, stream: BinaryIO, declared_sha256: str, declared_size: int,
@@ -254,7 +258,7 @@ def store_plain_upload(actor: Actor, *, target_kind: str, stream: BinaryIO, decl
 
     Raises UploadTooLargeError (before reading, from ``declared_size``; or when the body runs past
     it), UploadTargetUnknownError, UploadMetadataInvalidError, UploadHashMismatchError,
-    UploadSizeMismatchError, UnsupportedMediaError, and the target's own refusals; in every
+    UploadSizeMismatchError, UnsupportedMediaError, the target's own refusals, UploadClaimExpiredError; in every
     case nothing is kept.
     """
     actor.require(Permission.UPLOAD_CREATE)
@@ -266,10 +270,7 @@ def store_plain_upload(actor: Actor, *, target_kind: str, stream: BinaryIO, decl
     target_id = rules.target_id(target_id)
     if target.check:
         target.check(actor, target_id, sha256=sha256, length=declared_size)  # refuse a mismatch before any byte
-    store = store or blob_store()
-    info = store.put_stream(stream, max_bytes=declared_size, expected_sha256=sha256, expected_size=declared_size,
-                            allowed_media_types=ALLOWED[target.purpose])
     upload = Upload(id=ObjectId(), owner=str(actor.id), owner_unit=actor.home_unit, protocol="plain",
-                    target_kind=target.kind, target_id=target_id, purpose=target.purpose, length=info.size,
-                    offset=info.size, declared_sha256=sha256, label=rules.display_label(filename))
-    return completion.complete_plain(actor, upload, info, store=store, now=clock.now())
+                    target_kind=target.kind, target_id=target_id, purpose=target.purpose, length=declared_size,
+                    offset=declared_size, declared_sha256=sha256, label=rules.display_label(filename))
+    return completion.complete_plain(actor, upload, stream, store=store or blob_store(), now=clock.now())

@@ -263,13 +263,13 @@ def test_a_truncated_upload_stays_partial_then_expires_with_410_and_is_swept(cli
     location = client.post(URL, data=data[:500], headers={**create_headers(world, data), **OCTETS}).headers["Location"]
     headers = {**world.headers("inspector_east"), **TUS}
     assert client.head(location, headers=headers).headers["Upload-Offset"] == "500"
-    assert expire_uploads() == {"expired": 0, "orphans": 0}
+    assert expire_uploads() == {"expired": 0, "orphans": 0, "hidden_blobs": 0}
     assert len(partial_files(settings)) == 1 and blob_files(settings) == []
     Upload.objects.update(set__expires_at=Upload.objects.get().expires_at.replace(year=2000))
     assert_problem(client.patch(location, data=data[500:], headers={**headers, **OCTETS, "Upload-Offset": "500"}),
                    410, "upload.expired")
     assert client.head(location, headers=headers).status_code == 410
-    assert expire_uploads() == {"expired": 1, "orphans": 0}
+    assert expire_uploads() == {"expired": 1, "orphans": 0, "hidden_blobs": 0}
     assert client.head(location, headers=headers).status_code == 404
     assert_nothing_stored(settings)
 
@@ -461,6 +461,6 @@ def test_the_expiry_sweep_is_scheduled_and_a_real_forking_worker_removes_expired
                     "--worker-class", "workers.worker.InspectionWorker", "default"],
                    cwd=ROOT, env=_service_env(settings), check=True, capture_output=True, timeout=60)
     assert job.get_status(refresh=True) == JobStatus.FINISHED
-    assert job.return_value() == {"expired": 1, "orphans": 0}
+    assert job.return_value() == {"expired": 1, "orphans": 0, "hidden_blobs": 0}
     assert client.head(location, headers={**world.headers("inspector_east"), **TUS}).status_code == 404
     assert_nothing_stored(settings)

@@ -139,3 +139,74 @@ def test_blob_names_are_checked_so_a_path_can_never_be_smuggled_in(store):
         with pytest.raises(ValueError):
             store.path(name)
         assert store.exists(name) is False
+
+
+def stored(store, data: bytes) -> str:
+    return store.put_stream(io.BytesIO(data), max_bytes=len(data)).sha256
+
+
+def test_on_verified_runs_after_every_check_and_before_the_store_looks_for_the_blob(store):
+    data = PHOTO.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    seen = []
+    store.put_stream(io.BytesIO(data), max_bytes=len(data), expected_sha256=sha,
+                     on_verified=lambda s: seen.append((s, store.exists(s))))
+    assert seen == [(sha, False)]
+    with pytest.raises(UploadHashMismatchError):
+        store.put_stream(io.BytesIO(data[:-1]), max_bytes=len(data), expected_sha256=sha, on_verified=seen.append)
+    assert len(seen) == 1, "not called for bytes that failed a check"
+
+    def refuse(_sha):
+        raise RuntimeError("no claim")
+    store.discard(sha, keep_if=lambda: False)
+    with pytest.raises(RuntimeError):
+        store.put_stream(io.BytesIO(data), max_bytes=len(data), on_verified=refuse)
+    assert blobs(store) == [], "a failing on_verified stores nothing"
+
+
+def test_discard_asks_while_the_blob_is_hidden_and_deletes_or_puts_it_back(store):
+    data = PHOTO.read_bytes()
+    sha = stored(store, data)
+    asked = []
+    assert store.discard(sha, keep_if=lambda: asked.append(store.exists(sha)) or True) is False
+    assert asked == [False], "hidden while asked"
+    assert store.path(sha).read_bytes() == data and stat.S_IMODE(store.path(sha).stat().st_mode) == 0o444
+    assert blobs(store) == [store.path(sha)], "nothing left hidden"
+    assert store.discard(sha, keep_if=lambda: False) is True
+    assert blobs(store) == [] and store.discard(sha, keep_if=lambda: False) is False
+
+
+def test_a_failing_question_puts_the_blob_back(store):
+    sha = stored(store, PHOTO.read_bytes())
+
+    def broken():
+        raise ConnectionError("database down")
+    with pytest.raises(ConnectionError):
+        store.discard(sha, keep_if=broken)
+    assert blobs(store) == [store.path(sha)]
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_copy_stored_while_the_blob_is_hidden_stays(store, keep):
+    data = PHOTO.read_bytes()
+    sha = stored(store, data)
+
+    def someone_stores_the_same_bytes():
+        assert store.put_stream(io.BytesIO(data), max_bytes=len(data)).created, "found nothing, stored its own"
+        return keep
+    store.discard(sha, keep_if=someone_stores_the_same_bytes)
+    assert blobs(store) == [store.path(sha)] and store.path(sha).read_bytes() == data
+
+
+def test_recover_hidden_puts_back_only_what_was_hidden_long_ago_and_never_over_a_blob(store):
+    import time
+    old, young, twice = (stored(store, PHOTO.read_bytes()[:n]) for n in (1000, 2000, 3000))
+    store.hidden_dir.mkdir()
+    for sha, when in ((old, time.time() - 700), (young, time.time()), (twice, time.time() - 700)):
+        os.link(store.path(sha), store.hidden_path(sha, when))
+    for sha in (old, young):
+        store.path(sha).unlink()
+    assert sorted(store.recover_hidden(600)) == sorted([old, twice])
+    assert store.recover_hidden(600) == [], "done once"
+    assert store.exists(old) and store.exists(twice) and not store.exists(young)
+    assert [p.name.split(".")[0] for p in store.hidden_dir.iterdir()] == [young]

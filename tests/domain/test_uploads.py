@@ -268,12 +268,12 @@ def test_a_truncated_upload_stays_partial_then_expires_and_is_swept(settings, st
         services.append_chunk(inspector, upload.pk, offset=len(data) // 2, body=io.BytesIO(data), clock=later)
     services.append_chunk(inspector, kept.pk, offset=0, body=io.BytesIO(data[:10]),
                           clock=FixedClock(later.now() - timedelta(hours=1)))  # each PATCH extends the expiry
-    assert services.expire_uploads(SYSTEM, clock=later) == {"expired": 1, "orphans": 0}
+    assert services.expire_uploads(SYSTEM, clock=later) == {"expired": 1, "orphans": 0, "hidden_blobs": 0}
     assert [u.pk for u in Upload.objects] == [kept.pk], "an upload that moved recently is kept"
     assert partial_files(settings) == [partials.path(kept.pk)]
     with pytest.raises(UploadNotFoundError):
         services.upload_status(inspector, upload.pk)
-    assert services.expire_uploads(SYSTEM, clock=later) == {"expired": 0, "orphans": 0}
+    assert services.expire_uploads(SYSTEM, clock=later) == {"expired": 0, "orphans": 0, "hidden_blobs": 0}
     with pytest.raises(Forbidden):
         services.expire_uploads(inspector, clock=later)
 
@@ -284,7 +284,7 @@ def test_the_sweep_removes_old_partial_files_that_no_upload_owns(settings, inspe
     young = partials.create(ObjectId())
     old = os.path.getmtime(orphan) - services.ORPHAN_GRACE - 10
     os.utime(orphan, (old, old))
-    assert services.expire_uploads(SYSTEM) == {"expired": 0, "orphans": 1}
+    assert services.expire_uploads(SYSTEM) == {"expired": 0, "orphans": 1, "hidden_blobs": 0}
     assert not orphan.exists() and young.exists()
 
 
