@@ -2,31 +2,16 @@
 from __future__ import annotations
 
 from bson import ObjectId
-from bson.errors import InvalidId
 
+from ..filters import all_of, NOTHING, oid
 from ..access import Actor, Permission, Role
 from ..errors import AccountNotFoundError
 from ..pagination import Page, page
 from ..units.models import Unit
 from .models import Account, AuthSession, RefreshToken
 
-NOTHING = {"_id": {"$in": []}}
 
 
-def oid(value) -> ObjectId | None:
-    """An ObjectId from a string, or None when it is not one."""
-    if isinstance(value, ObjectId):
-        return value
-    try:
-        return ObjectId(str(value))
-    except (InvalidId, TypeError):
-        return None
-
-
-def _all(*clauses: dict) -> dict:
-    """The conjunction of the non-empty clauses."""
-    kept = [c for c in clauses if c]
-    return {} if not kept else kept[0] if len(kept) == 1 else {"$and": kept}
 
 
 def _scope(actor: Actor) -> dict:
@@ -52,7 +37,7 @@ def load_account(actor: Actor, account_id) -> Account:
     key = oid(account_id)
     if key is None:
         raise AccountNotFoundError()
-    account = Account.objects(__raw__=_all({"_id": key}, _readable(actor))).first()
+    account = Account.objects(__raw__=all_of({"_id": key}, _readable(actor))).first()
     if account is None:
         raise AccountNotFoundError()
     return account
@@ -76,7 +61,7 @@ def list_accounts(actor: Actor, *, role: str | None = None, home_unit: str | Non
         clauses.append({"home_unit": oid(home_unit)} if oid(home_unit) else NOTHING)
     if active is not None:
         clauses.append({"active": active})
-    result = page(Account.objects(__raw__=_all(*clauses)), cursor, limit)
+    result = page(Account.objects(__raw__=all_of(*clauses)), cursor, limit)
     return Page(describe(result.items), result.next_cursor)
 
 

@@ -9,9 +9,8 @@ Who reads which report:
 """
 from __future__ import annotations
 
-from bson import ObjectId
-from bson.errors import InvalidId
 
+from ..filters import all_of, NOTHING, oid
 from ..access import Actor, Permission, Role
 from ..errors import ReportNotFoundError
 from ..jurisdiction import jurisdiction_unit_ids
@@ -20,21 +19,8 @@ from ..tasks import Task, TaskMode
 from .models import Evidence, Report
 from .rules import SUBMITTED_OR_LATER
 
-NOTHING = {"_id": {"$in": []}}
 
 
-def oid(value) -> ObjectId | None:
-    if isinstance(value, ObjectId):
-        return value
-    try:
-        return ObjectId(str(value))
-    except (InvalidId, TypeError):
-        return None
-
-
-def _all(*clauses: dict) -> dict:
-    kept = [c for c in clauses if c]
-    return {"$and": kept} if kept else {}
 
 
 def _scope(actor: Actor) -> dict:
@@ -61,7 +47,7 @@ def _scope(actor: Actor) -> dict:
 def get_report(actor: Actor, report_id) -> Report:
     """One report the actor may read; anything else is the same ReportNotFoundError."""
     key = oid(report_id)
-    report = Report.objects(__raw__=_all(_scope(actor), {"_id": key})).first() if key else None
+    report = Report.objects(__raw__=all_of(_scope(actor), {"_id": key})).first() if key else None
     if report is None:
         raise ReportNotFoundError(id=str(report_id))
     return report
@@ -98,7 +84,7 @@ def list_reports(actor: Actor, *, cursor=None, limit: int = 50, task=None, statu
         clauses.append({"status": str(status)})
     if late is not None:
         clauses.append({"late": bool(late)})
-    return page(Report.objects(__raw__=_all(*clauses)), cursor, limit)
+    return page(Report.objects(__raw__=all_of(*clauses)), cursor, limit)
 
 
 def list_evidence(report: Report, *, cursor=None, limit: int = 50) -> Page:

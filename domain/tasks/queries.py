@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bson import ObjectId
-from bson.errors import InvalidId
 
+from ..filters import all_of, NOTHING, oid
 from ..access import Actor, Permission, Role
 from ..errors import TaskFilterNotAllowedError, TaskNotFoundError
 from ..jurisdiction import jurisdiction_unit_ids, subtree_filter
@@ -24,7 +24,6 @@ from ..pagination import page
 from ..units.models import Unit
 from .models import SUBMITTED_OR_LATER, Task, TaskMode, TaskStatus
 
-NOTHING = {"_id": {"$in": []}}
 
 
 class Audience(StrEnum):
@@ -45,19 +44,6 @@ class TaskPage:
     audience: Audience
 
 
-def oid(value) -> ObjectId | None:
-    if isinstance(value, ObjectId):
-        return value
-    try:
-        return ObjectId(str(value))
-    except (InvalidId, TypeError):
-        return None
-
-
-def _all(*clauses: dict) -> dict:
-    """One ``$and`` so that pagination's own ``_id`` condition never collides with a clause."""
-    kept = [c for c in clauses if c]
-    return {"$and": kept} if kept else {}
 
 
 def audience(actor: Actor) -> Audience:
@@ -93,7 +79,7 @@ def get_task(actor: Actor, task_id) -> Task:
     """One task the actor may read; anything else (out of scope, undercover for a liaison, no such id)
     is the same TaskNotFoundError."""
     key = oid(task_id)
-    task = Task.objects(__raw__=_all(_scope(actor), {"_id": key})).first() if key else None
+    task = Task.objects(__raw__=all_of(_scope(actor), {"_id": key})).first() if key else None
     if task is None:
         raise TaskNotFoundError(id=str(task_id))
     return task
@@ -131,7 +117,7 @@ def _filters(actor: Actor, *, status=None, mode=None, target_unit=None, site=Non
             # Refused whatever the data, so the answer tells a liaison nothing about who inspects.
             raise TaskFilterNotAllowedError(filter="inspector")
         clauses.append({"inspectors": oid(inspector)} if oid(inspector) else NOTHING)
-    return _all(*clauses)
+    return all_of(*clauses)
 
 
 def list_tasks(actor: Actor, *, cursor=None, limit: int = 50, **filters) -> TaskPage:

@@ -5,8 +5,8 @@ import re
 from dataclasses import dataclass
 
 from bson import ObjectId
-from bson.errors import InvalidId
 
+from ..filters import oid
 from ..access import Actor
 from ..errors import UnitNotFoundError
 from ..jurisdiction import visible_units_filter
@@ -15,15 +15,6 @@ from .models import Unit, UnitKind
 
 EARTH_RADIUS_M = 6378100.0
 
-
-def oid(value) -> ObjectId | None:
-    """An ObjectId from a wire string; ``None`` when it cannot be one (so it matches nothing)."""
-    if isinstance(value, ObjectId):
-        return value
-    try:
-        return ObjectId(str(value))
-    except (InvalidId, TypeError):
-        return None
 
 
 def _scoped(actor: Actor, *clauses: dict) -> dict:
