@@ -1,0 +1,34 @@
+"""Readers that behave like a hostile file does to a parser: run by the guard, never directly."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+
+
+def backtrack(path, **_):
+    """A C-level loop: catastrophic regex backtracking inside _sre, where no Python timeout reaches."""
+    return re.match(r"(a|aa)+$", "a" * 80 + "b")
+
+
+def allocate_impossible(path, **_):
+    return bytearray(10 ** 11)  # 100 GB in one request
+
+
+def allocate_over_budget(path, **_):
+    """2 GB: possible on this machine, but over the guard's memory budget in the test."""
+    import numpy as np
+
+    return np.ones(2 * 1024 ** 3 // 8).sum()
+
+
+def segfault(path, **_):
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def raises(path, **_):
+    raise ValueError("bad IFD offset")
+
+
+def pid(*_, **__):
+    return os.getpid()

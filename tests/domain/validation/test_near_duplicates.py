@@ -1,0 +1,111 @@
+"""Reuse across reports on the real database: the same bytes fail, a re-encoded or re-oriented
+copy is a near-duplicate naming the other photo, different shots are not, and the banded index
+misses nothing that a full scan would find."""
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+from PIL import Image
+
+from domain import storage
+from domain.validation import (PhotoFingerprint, ValidationContext, fingerprint_of, judge, lookup_reuse,
+                               record_fingerprint, thresholds_for)
+from domain.validation.facts import extract_facts_guarded
+from domain.validation.hashes import distance, to_hex
+from domain.validation.near_duplicates import find_near_duplicates
+
+from .photos import CORPUS, exif, jpeg, picture
+
+
+@pytest.fixture(autouse=True)
+def indexes(settings):
+    PhotoFingerprint.ensure_indexes()
+
+
+def record(facts, evidence_id, report_id, task_id="t1"):
+    storage.atomic(lambda tx: record_fingerprint(tx, fingerprint_of(facts, evidence_id=evidence_id,
+                                                                    report_id=report_id, task_id=task_id)))
+
+
+def verdict_for(facts, report_id):
+    exact, near = lookup_reuse(facts, report_id=report_id)
+    return judge(facts, ValidationContext(report_id=report_id, exact_matches=exact, near_matches=near))
+
+
+def test_a_re_encoded_copy_of_an_earlier_photo_is_a_near_duplicate_naming_it(tmp_path):
+    original = extract_facts_guarded(jpeg(tmp_path / "a.jpg", picture(5, (1600, 1200)), ex=exif(), quality=92))
+    record(original, "ev-a", "report-a")
+    copy_image = picture(5, (1600, 1200))
+    copy_image.thumbnail((1024, 1024))
+    copy = extract_facts_guarded(jpeg(tmp_path / "b.jpg", copy_image, quality=55))
+    assert copy.sha256 != original.sha256
+    verdict = verdict_for(copy, "report-b")
+    reason = verdict.reason("reuse.near-duplicate")
+    assert str(verdict.outcome) == "review"
+    assert reason.params["other_evidence_id"] == "ev-a" and reason.params["other_report_id"] == "report-a"
+    assert reason.params["distance"] <= reason.params["max_distance"] == 5
+
+
+def test_the_same_pixels_under_another_orientation_tag_match_after_rotation(tmp_path):
+    stored = Image.open(CORPUS / "jpg/orientation/landscape_6.jpg").convert("RGB")  # 450x600 as stored
+    upright = jpeg(tmp_path / "upright.jpg", stored.transpose(Image.Transpose.ROTATE_270), quality=90)
+    tagged = jpeg(tmp_path / "tagged.jpg", stored, ex=exif(orientation=6, position=None), quality=90)
+    first, second = extract_facts_guarded(upright), extract_facts_guarded(tagged)
+    assert (first.width, second.width) == (600, 450)
+    record(first, "ev-upright", "report-a")
+    assert verdict_for(second, "report-b").reason("reuse.near-duplicate").params["other_evidence_id"] == "ev-upright"
+    # Hashed as stored, the two would be far apart: the rotation is what makes them match.
+    raw = extract_facts_guarded(jpeg(tmp_path / "raw.jpg", stored, quality=90))
+    assert distance(raw.phash, first.phash) > 20
+
+
+def test_the_same_bytes_in_another_report_fail_and_in_the_same_report_do_not(corpus_facts):
+    facts = corpus_facts("jpg/mobile/jolla.jpg")
+    record(facts, "ev-1", "report-a")
+    other = verdict_for(facts, "report-b")
+    same = verdict_for(facts, "report-a")
+    assert str(other.outcome) == "fail"
+    assert other.reason("reuse.exact-copy").params == {"other_evidence_id": "ev-1", "other_report_id": "report-a"}
+    assert "reuse.near-duplicate" not in other.codes  # the exact copy is not reported twice
+    assert not [c for c in same.codes if c.startswith("reuse.")]
+
+
+def test_different_shots_of_one_walk_are_not_near_duplicates(corpus_facts):
+    for n, name in enumerate(("DSCN0012", "DSCN0021", "DSCN0025")):
+        record(corpus_facts(f"jpg/gps/{name}.jpg"), f"ev-{n}", "report-a")
+    exact, near = lookup_reuse(corpus_facts("jpg/gps/DSCN0010.jpg"), report_id="report-b")
+    assert (exact, near) == ((), ())
+
+
+def test_re_recording_the_same_evidence_keeps_one_fingerprint(corpus_facts):
+    facts = corpus_facts("jpg/mobile/jolla.jpg")
+    record(facts, "ev-1", "report-a")
+    record(facts, "ev-1", "report-a")
+    assert PhotoFingerprint.objects(evidence_id="ev-1").count() == 1
+
+
+@pytest.mark.parametrize("limit", [5, 8])
+def test_the_banded_lookup_finds_exactly_what_a_full_scan_finds(corpus_facts, limit):
+    rng = random.Random(limit)
+    base = corpus_facts("jpg/mobile/jolla.jpg")
+    thresholds = thresholds_for({"near_duplicate_distance": limit, "near_duplicate_dhash_distance": 64,
+                                 "near_duplicate_max_matches": 1000})
+    queries = [rng.getrandbits(64) for _ in range(20)]
+    stored = []
+    for q in queries:  # neighbours at every distance up to limit + 2, bits anywhere in the 64
+        for d in range(limit + 3):
+            for _ in range(3):
+                flipped = q
+                for bit in rng.sample(range(64), d):
+                    flipped ^= 1 << bit
+                stored.append(flipped)
+    stored += [rng.getrandbits(64) for _ in range(300)]
+    docs = [fingerprint_of(replace(base, phash=to_hex(h)), evidence_id=f"e{i}", report_id="stored") for i, h in
+            enumerate(stored)]
+    PhotoFingerprint._get_collection().insert_many([d.to_mongo() for d in docs])
+    for q in queries:
+        found = {m.evidence_id for m in find_near_duplicates(to_hex(q), None, report_id="new", thresholds=thresholds)}
+        scan = {f"e{i}" for i, h in enumerate(stored) if distance(q, h) <= limit}
+        assert found == scan and len(scan) >= 3 * (limit + 1)
