@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 
+import psutil
 import pytest
 import redis
 from bson import ObjectId
@@ -17,6 +18,7 @@ from pymongo import MongoClient
 from rq import Queue, Worker
 from rq.job import Job
 
+from domain import storage
 from tests.e2e.harness import HEARTBEAT_MAX_AGE, alive, service_database, wait_for
 from tests.personas import PASSWORD, build_world
 
@@ -125,6 +127,25 @@ def test_a_job_committed_with_its_change_survives_a_crash_before_the_enqueue(ser
     wait_for(lambda: db.outbox.find_one({"_id": entry.pk})["status"] == "sent", 15, "the sweep to dispatch the entry")
     assert _wait_site_count_settles(service, db, admin, str(market.pk)) == 2
     assert Job.fetch(f"outbox-{entry.pk}", connection=rconn).get_status() == "finished"
+
+
+def test_a_job_whose_work_horse_is_killed_is_retried_and_finishes(service):
+    with service_database(service):
+        entry = storage.atomic(lambda tx: tx.enqueue("tests.e2e.jobs.slow_marker", "killed-once", 2))
+        markers = storage.database()["e2e_markers"]
+        rconn = redis.Redis.from_url(service.redis_url)
+        job_id = f"outbox-{entry.pk}"
+        started = wait_for(lambda: markers.find_one({"_id": "killed-once", "pids": {"$size": 1}}), 20,
+                           "the job to start in a work horse")
+        horse = started["pids"][0]
+        assert psutil.Process(horse).ppid() == service.pid("worker-1")  # a forked horse of the real worker
+        os.kill(horse, signal.SIGKILL)  # mid-job: its sleep has not ended, so it wrote nothing else
+        assert "finished" not in markers.find_one({"_id": "killed-once"})
+        wait_for(lambda: Job.fetch(job_id, connection=rconn).get_status() in ("scheduled", "queued", "started"),
+                 10, "the job to be set up for a retry")
+        done = wait_for(lambda: markers.find_one({"_id": "killed-once", "finished": 1}), 40, "the retry to finish")
+        assert len(done["pids"]) == 2 and done["pids"][1] != horse
+        assert Job.fetch(job_id, connection=rconn).get_status() == "finished"
 
 
 def test_readiness_names_the_workers_when_the_only_worker_is_killed_until_the_runner_restarts_it(service):
