@@ -25,10 +25,11 @@ def _blueprints():
     from .tasks.resources import blp as tasks
     from .tasks.sync import blp as sync
     from .reports.resources import blp as reports
+    from .evidence.resources import blp as evidence, report_blp as report_validation
 
     return [(health, ""), (auth, API_PREFIX), (accounts, API_PREFIX), (units, API_PREFIX), (audit, API_PREFIX),
             (forms, API_PREFIX), (uploads, API_PREFIX), (tasks, API_PREFIX), (sync, API_PREFIX),
-            (reports, API_PREFIX)]
+            (reports, API_PREFIX), (evidence, API_PREFIX), (report_validation, API_PREFIX)]
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -44,26 +44,35 @@ class Permission(StrEnum):
     REPORT_READ = "report:read"
     REPORT_EVIDENCE_READ = "report:read-evidence"
     REPORT_VALIDATE = "report:validate"  # the validation job records its progress on a report
+    # Evidence (照片佐证) working copies and custody. EVIDENCE_READ is scoped in domain/evidence/queries.py
+    # (a liaison holds it but sees nothing yet: photos of findings issued to it come with notices).
+    EVIDENCE_READ = "evidence:read"
+    EVIDENCE_READ_ORIGINAL = "evidence:read-original"  # never a department user
+    EVIDENCE_OVERRIDE = "evidence:override"  # a supervisor overrides a verdict, with a written reason
+    EVIDENCE_REVALIDATE = "evidence:revalidate"  # judge a report's photos again (validator changed)
+    EVIDENCE_VALIDATE = "evidence:validate"  # the verdict and preview jobs
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({P.UNIT_READ, P.UNIT_MANAGE, P.ACCOUNT_READ_SELF, P.ACCOUNT_READ,
                            P.ACCOUNT_MANAGE, P.INSPECTOR_POOL_READ, P.AUDIT_READ, P.FORM_READ, P.UPLOAD_CREATE,
-                           P.TASK_READ, P.TASK_READ_INSPECTORS, P.REPORT_READ, P.REPORT_EVIDENCE_READ}),
+                           P.TASK_READ, P.TASK_READ_INSPECTORS, P.REPORT_READ, P.REPORT_EVIDENCE_READ,
+                           P.EVIDENCE_READ, P.EVIDENCE_READ_ORIGINAL, P.EVIDENCE_REVALIDATE}),
     Role.SUPERVISOR: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.INSPECTOR_POOL_READ, P.AUDIT_READ, P.FORM_READ,
                                 P.UPLOAD_CREATE, P.TASK_READ, P.TASK_READ_INSPECTORS, P.TASK_PLAN, P.TASK_REVIEW,
-                                P.REPORT_READ, P.REPORT_EVIDENCE_READ}),
+                                P.REPORT_READ, P.REPORT_EVIDENCE_READ, P.EVIDENCE_READ, P.EVIDENCE_READ_ORIGINAL,
+                                P.EVIDENCE_OVERRIDE, P.EVIDENCE_REVALIDATE}),
     Role.LEADER: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.FORM_READ, P.TASK_READ, P.TASK_READ_INSPECTORS,
-                            P.REPORT_READ}),
-    Role.LIAISON: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.UPLOAD_CREATE, P.TASK_READ}),  # a department's proof
+                            P.REPORT_READ, P.EVIDENCE_READ}),
+    Role.LIAISON: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.UPLOAD_CREATE, P.TASK_READ, P.EVIDENCE_READ}),  # a department's proof
     Role.INSPECTOR: frozenset({P.UNIT_READ, P.ACCOUNT_READ_SELF, P.FORM_READ, P.UPLOAD_CREATE, P.TASK_READ,
                                P.TASK_READ_INSPECTORS, P.TASK_ACKNOWLEDGE, P.TASK_SYNC, P.TASK_RECORD_REPORT,
-                               P.REPORT_SUBMIT, P.REPORT_READ, P.REPORT_EVIDENCE_READ}),
+                               P.REPORT_SUBMIT, P.REPORT_READ, P.REPORT_EVIDENCE_READ, P.EVIDENCE_READ}),
     Role.SYSTEM: frozenset({P.UNIT_READ, P.UNIT_MANAGE, P.AUDIT_WRITE, P.JOB_RUN, P.FORM_LOAD,  # UNIT_MANAGE: CSV import, demo seed
                             P.ACCOUNT_READ, P.ACCOUNT_MANAGE,  # ACCOUNT_*: inspectctl create-admin / unlock
                             P.TASK_READ, P.TASK_READ_INSPECTORS, P.TASK_RECORD_REPORT,
-                            P.REPORT_READ, P.REPORT_VALIDATE}),
+                            P.REPORT_READ, P.REPORT_VALIDATE, P.EVIDENCE_VALIDATE}),
 }
 
 

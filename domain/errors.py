@@ -356,6 +356,26 @@ class EvidenceMismatchError(RuleViolation):
     code = "report.evidence-mismatch"
 
 
+# Evidence validation, working copies and custody (domain/evidence)
+class EvidenceNotFoundError(NotFound):
+    code = "evidence.not-found"
+
+
+class EvidenceCopyNotReadyError(NotFound):
+    """The thumbnail (made by validation) or the preview (its own job) does not exist yet (param ``copy``)."""
+    code = "evidence.copy-not-ready"
+
+
+class EvidenceOverrideInvalidError(RuleViolation):
+    """An override needs an outcome and a written reason of at least 5 characters (param ``field``)."""
+    code = "evidence.override-invalid"
+
+
+class EvidenceNotValidatedError(Conflict):
+    """A verdict can be overridden only once there is one."""
+    code = "evidence.not-validated"
+
+
 def all_error_classes() -> list[type[DomainError]]:
     """Every error class, for the catalogue test and the docs."""
     seen: list[type[DomainError]] = []

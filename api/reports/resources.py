@@ -8,14 +8,15 @@ from werkzeug.exceptions import ClientDisconnected
 
 from api.auth import guarded
 from api.body_rules import accepts
-from api.pagination import CursorArgsSchema, page_limit
+from api.pagination import page_limit
 from api.problems import ProblemSchema
 from domain.access import Permission
+from domain.evidence import custody
 from domain.reports import services
 from domain.uploads import BodyInterrupted
 
-from .schemas import (PHOTO_TYPES, EvidencePageSchema, EvidenceReceiptSchema, ReportCreateSchema,
-                      ReportPageSchema, ReportQueryArgsSchema, ReportSchema)
+from .schemas import (PHOTO_TYPES, EvidencePageSchema, EvidenceQueryArgsSchema, EvidenceReceiptSchema,
+                      ReportCreateSchema, ReportPageSchema, ReportQueryArgsSchema, ReportSchema)
 
 blp = Blueprint("reports", __name__, url_prefix="/reports", description="Field reports 现场检查记录 and their evidence")
 
@@ -104,18 +105,20 @@ class ReportById(MethodView):
 class ReportEvidence(MethodView):
     @blp.doc(operationId="listReportEvidence")
     @guarded(blp, Permission.REPORT_EVIDENCE_READ)
-    @blp.arguments(CursorArgsSchema, location="query")
+    @blp.arguments(EvidenceQueryArgsSchema, location="query")
     @blp.response(200, EvidencePageSchema)
     @_problem(404, "report.not-found")
     @_problem(422, "pagination.invalid-cursor", "request.invalid")
     def get(self, args, report_id, actor):
         """Evidence of a report
 
-        Metadata of the files that arrived (hash, size, sniffed type), in arrival order; never the
-        bytes. For the reporting inspector, its office's supervisors and admins.
+        Metadata of the files that arrived (hash, size, sniffed type) and their verdicts, in arrival
+        order; never the originals. With `thumbnails=true` each photo carries its 320 px thumbnail
+        inline, and the page is one custody event naming the photos shown. For the reporting
+        inspector, its office's supervisors and admins.
         """
-        return services.list_evidence(actor, report_id, cursor=args.get("cursor"),
-                                      limit=page_limit(args.get("limit")))
+        return custody.list_report_evidence(actor, report_id, cursor=args.get("cursor"),
+                                            limit=page_limit(args.get("limit")), thumbnails=args["thumbnails"])
 
 
 @blp.route("/<objectid:report_id>/evidence/<client_id>")

@@ -100,6 +100,11 @@ class ReportCreateSchema(Schema):
                 raise ValidationError("ids must be unique", key)
 
 
+class EvidenceQueryArgsSchema(CursorArgsSchema):
+    thumbnails = fields.Boolean(load_default=False, metadata={
+        "description": "carry each photo's 320 px thumbnail inline (one custody event for the page)"})
+
+
 class ReportQueryArgsSchema(CursorArgsSchema):
     task_id = fields.String(validate=OBJECT_ID)
     status = fields.String(validate=validate.OneOf(STATUSES))
@@ -189,6 +194,14 @@ class EvidenceSchema(Schema):
     finding = fields.String(allow_none=True)
     protocol = fields.String(metadata={"enum": ["plain", "tus"]})
     received_at = fields.DateTime()
+    outcome = fields.Function(lambda e: (e.override or {}).get("outcome") or e.outcome or "pending", metadata={
+        "enum": ["pass", "review", "fail", "pending"], "description": "the override's, else the verdict's"})
+    verdict_outcome = fields.String(attribute="outcome", allow_none=True, metadata={"description": "as judged"})
+    overridden = fields.Function(lambda e: bool(e.override))
+    validated_at = fields.DateTime(allow_none=True)
+    validator_version = fields.Integer(allow_none=True)
+    thumbnail_base64 = fields.Function(lambda e: getattr(e, "thumbnail_base64", None), metadata={
+        "description": "the 320 px JPEG, base64, when asked for with thumbnails=true"})
 
 
 class EvidenceReceiptSchema(Schema):

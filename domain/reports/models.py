@@ -130,8 +130,22 @@ class Evidence(Doc):
     upload = me.ObjectIdField(required=True)
     protocol = me.StringField(required=True, choices=("tus", "plain"))
     received_at = me.DateTimeField(required=True)
+    # Validation (domain.evidence.validation): the facts read from the bytes, the verdict judged on them
+    # by ``validator_version``, and the metadata-free working copies (blob SHA-256s).
+    facts = me.DictField()
+    facts_digest = me.StringField()
+    verdict = me.DictField()  # {outcome, reasons: [{code, outcome, params}], validator_version, facts_digest}
+    outcome = me.StringField(choices=("pass", "review", "fail"))  # the verdict's outcome, for counting
+    validator_version = me.IntField()
+    validated_at = me.DateTimeField()
+    thumbnail_sha256 = me.StringField(regex=r"^[0-9a-f]{64}$")
+    preview_sha256 = me.StringField(regex=r"^[0-9a-f]{64}$")
+    # A supervisor's override: {outcome, reason, by, by_name, at}; the verdict above stays as judged.
+    override = me.DictField()
 
     meta = {"collection": "evidence", "indexes": [
         {"fields": ["report", "client_id"], "unique": True},
         "sha256",
+        "thumbnail_sha256",
+        "preview_sha256",
     ]}

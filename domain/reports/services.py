@@ -16,8 +16,7 @@ from .. import storage
 from ..access import Actor, Permission
 from ..config import get_settings
 from ..errors import (EvidenceAlreadyReceivedError, EvidenceNotDeclaredError, ReportAlreadySubmittedError,
-                      ReportFormMismatchError, ReportInvalidError, ReportNotFoundError,
-                      ReportOutsideAssignmentError, ReportSubmissionConflictError, TaskNotAssignedError,
+                      ReportFormMismatchError, ReportInvalidError, ReportOutsideAssignmentError, ReportSubmissionConflictError, TaskNotAssignedError,
                       UploadTooLargeError)
 from ..forms import get_form_version
 from ..pagination import Page
@@ -200,23 +199,3 @@ def list_evidence(actor: Actor, report_id, *, cursor=None, limit: int = 50) -> P
     actor.require(Permission.REPORT_EVIDENCE_READ)
     return queries.list_evidence(queries.get_report(actor, report_id), cursor=cursor, limit=limit)
 
-
-def start_validation(actor: Actor, report_id) -> dict:
-    """The validation job's first step: record once that validation of a received report began.
-    Idempotent: a retried or duplicate job changes nothing. Who: the system (REPORT_VALIDATE).
-    Raises Forbidden, ReportNotFoundError."""
-    actor.require(Permission.REPORT_VALIDATE)
-
-    def work(tx: storage.Tx) -> dict:
-        report = queries.report_in_tx(tx, report_id)
-        if report is None:
-            raise ReportNotFoundError(id=str(report_id))
-        if report.validation_started_at is not None or report.status is not ReportStatus.RECEIVED:
-            return {"report": str(report.pk), "started": False, "status": str(report.status)}
-        report.validation_started_at = storage.utcnow()
-        tx.save(report)
-        tx.audit(actor, "report.validation-start", target_type="report", target_id=report.pk,
-                 chain=str(report.office), target_unit=report.target_unit, after=summary(report))
-        return {"report": str(report.pk), "started": True, "status": str(report.status)}
-
-    return storage.atomic(work)

@@ -40,6 +40,8 @@ class Unit(Doc):
     radius_m = me.IntField(min_value=1, max_value=5000)
     # offices
     jurisdiction_roots = me.ListField(me.ObjectIdField())
+    # Photo validation settings overriding domain.validation.Thresholds for this office's tasks (offices only).
+    validation_thresholds = me.DictField()
     # derived, recomputed by a background job
     site_count = me.IntField(default=0)
     moves = me.ListField(me.DictField())  # history of subtree moves: {at, from_parent, to_parent, by}

@@ -148,11 +148,23 @@ def complete_plain(actor: Actor, upload: Upload, stream: BinaryIO, *, store: Blo
         raise
 
 
+_blob_users: list = []
+
+
+def register_blob_user(needs) -> None:
+    """A feature that keeps blobs without an upload record (evidence working copies) adds
+    ``needs(tx, sha256) -> bool`` here; ``blob_needed`` asks it inside its transaction."""
+    if needs not in _blob_users:
+        _blob_users.append(needs)
+
+
 def blob_needed(sha256: str) -> bool:
-    """Whether an upload record holding all its bytes, or a live claim, needs blob ``sha256``.
-    Expired claims are removed here, not just ignored: that is what makes their holders' commits fail."""
+    """Whether an upload record holding all its bytes, a live claim, or a registered blob user needs blob
+    ``sha256``. Expired claims are removed here, not just ignored: that is what makes their holders' commits fail."""
 
     def work(tx: Tx) -> bool:
+        if any(needs(tx, sha256) for needs in _blob_users):
+            return True
         claims = tx.collection(BlobClaim)
         claims.delete_many({"sha256": sha256, "expires_at": {"$lte": utcnow()}}, session=tx.session)
         if claims.find_one({"sha256": sha256}, {"_id": 1}, session=tx.session) is not None:

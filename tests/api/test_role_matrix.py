@@ -14,6 +14,8 @@ import pytest
 from domain.audit import AuditEvent
 from tests.factories.tasks import (department_view, matrix_tasks, plan_body, staff_view, synced_tasks,
                                   task_count_is, task_ids_are, task_path)
+from tests.factories.evidence import (matrix_photo, override_body, overridden, photo_path, revalidation_queued,
+                                      summary_of_open_report)
 from tests.factories.reports import (evidence_of_open_report, evidence_replayed, late_report_body, matrix_reports,
                                      report_ids_are, report_is, report_path)
 from tests.personas import PASSWORD, World
@@ -323,6 +325,25 @@ ROWS: list[Row] = [
     Row("DELETE", "/api/v1/uploads/<objectid:upload_id>", lambda w: f"/api/v1/uploads/{open_upload(w)}",
         only((("inspector_east",), 204), (("admin", "supervisor_east", "supervisor_west", "liaison_water"), 404)),
         headers=lambda w: TUS),
+    # evidence: working copies for whoever reads the report (a liaison: 404 until notices); originals for the
+    # office and admins only (others in scope 403); overrides by the office's supervisors
+    Row("GET", "/api/v1/evidence/<objectid:evidence_id>/thumbnail", photo_path("/thumbnail"), only(
+        (("admin", "supervisor_east", "inspector_east", "leader_city"), 200),
+        (("supervisor_west", "liaison_water"), 404))),
+    Row("GET", "/api/v1/evidence/<objectid:evidence_id>/preview", photo_path("/preview"), only(
+        (("admin", "supervisor_east", "inspector_east", "leader_city"), 200),
+        (("supervisor_west", "liaison_water"), 404))),
+    Row("GET", "/api/v1/evidence/<objectid:evidence_id>/original", photo_path("/original"), only(
+        (("admin", "supervisor_east"), 200), (("supervisor_west", "liaison_water"), 404))),
+    Row("POST", "/api/v1/evidence/<objectid:evidence_id>/override", photo_path("/override"), only(
+        (("supervisor_east",), Expect(200, overridden)), (("supervisor_west", "liaison_water"), 404)),
+        body=override_body),
+    Row("GET", "/api/v1/reports/<objectid:report_id>/summary", report_path("open", "/summary"), only(
+        (("admin", "supervisor_east", "inspector_east", "leader_city"), Expect(200, summary_of_open_report)),
+        (("supervisor_west",), 404)), setup=matrix_photo),
+    Row("POST", "/api/v1/reports/<objectid:report_id>/revalidate", report_path("open", "/revalidate"), only(
+        (("admin", "supervisor_east"), Expect(202, revalidation_queued)), (("supervisor_west",), 404)),
+        setup=matrix_photo),
 ]
 
 

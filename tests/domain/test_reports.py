@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from domain import storage
-from domain.access import SYSTEM
 from domain.accounts.services import actor_for
 from domain.audit import AuditEvent
 from domain.errors import (EvidenceNotDeclaredError, Forbidden, ReportAlreadySubmittedError, ReportFormMismatchError,
@@ -278,18 +277,6 @@ def test_only_an_inspector_submits_reports(world):
     task = task_in(world)
     with pytest.raises(Forbidden):
         services.submit_report(actor(world, "supervisor_east"), **as_kwargs(report_body(task, photos_for(task))))
-
-
-def test_the_validation_job_records_its_start_once(world):
-    task = task_in(world)
-    photos = photos_for(task)
-    report = submit(world, task, photos).report
-    for client_id, (_d, data) in photos.items():
-        send(world, report, client_id, data)
-    assert services.start_validation(SYSTEM, report.pk)["started"] is True
-    first = Report.objects.get(pk=report.pk).validation_started_at
-    assert services.start_validation(SYSTEM, report.pk)["started"] is False
-    assert Report.objects.get(pk=report.pk).validation_started_at == first
 
 
 def test_a_number_the_database_cannot_store_is_an_item_error_not_a_crash(world):

@@ -1,0 +1,121 @@
+"""The verdict job's per-photo service call in a warm process, DB writes included, against the floor
+measured in the same run, and beside it the fork + queue latency of a real forking RQ worker.
+
+The service call is ``domain.evidence.validation.validate_evidence(force=True)``: load the photo,
+its report, task and office; the guarded facts read; reuse lookups; judge; the thumbnail kept in the
+blob store; one transaction with the verdict, the fingerprint, the custody audit event (and the
+preview's outbox check). The floor (bench_validation.floor) is SHA-256, EXIF, the 1/8 draft decode,
+the hashes and the 320 px thumbnail in this process. The ratio is what counts (decisions.md).
+Prints figures; asserts nothing.
+
+    /tmp/v1/bin/python bench/bench_evidence_job.py [--rounds 10] [--jobs 30]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_validation import floor, ms, pct, timed
+
+from domain import storage
+from domain.access import SYSTEM
+from domain.config import Settings, set_settings
+from ops.embedded import EmbeddedServer, mongo_spec, redis_spec
+
+FILES = {"gps": "jpg/gps/DSCN0010.jpg", "blue": "jpg/xmp/BlueSquare.jpg", "hdr": "jpg/hdr/iphone_hdr_NO.jpg"}
+
+
+def queue_latency(settings: Settings, jobs: int) -> list[float]:
+    """enqueue -> finished of a no-op job through a real forking worker (InspectionWorker, warm imports)."""
+    import redis
+    from rq import Queue, Worker
+
+    from ops import programs
+
+    env = {"MONGODB_URI": settings.mongodb_uri, "MONGODB_DB": settings.mongodb_db, "REDIS_URL": settings.redis_url,
+           "DATA_DIR": str(settings.data_dir), "AUDIT_KEY_FILE": str(settings.audit_key_file),
+           "SECRET_KEY": settings.secret_key, "APP_ENV": "test", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen(programs.worker(settings.redis_url, name="bench-evidence"), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    conn = redis.Redis.from_url(settings.redis_url)
+    try:
+        while not any(w.name == "bench-evidence" for w in Worker.all(connection=conn)):
+            time.sleep(0.05)
+        queue, out = Queue("default", connection=conn), []
+        for _ in range(jobs):
+            t0 = time.perf_counter()
+            job = queue.enqueue("os.getpid")
+            while job.get_status(refresh=True) != "finished":
+                time.sleep(0.001)
+            out.append(time.perf_counter() - t0)
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--jobs", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        mongo = EmbeddedServer(mongo_spec(data_dir, db="bench_test")).start()
+        rds = EmbeddedServer(redis_spec(data_dir)).start()
+        try:
+            settings = Settings.from_env(app_env="test", data_dir=data_dir, mongodb_uri=mongo.url,
+                                         mongodb_db="bench_test", redis_url=rds.url,
+                                         secret_key="bench-secret-key-that-is-long-enough-0123456789",
+                                         audit_key_file=data_dir / "audit.key", argon2_time_cost=1,
+                                         argon2_memory_cost=1024)
+            set_settings(settings)
+            settings.audit_key()
+            storage.connect(settings.mongodb_uri, settings.mongodb_db)
+            import domain.validation  # noqa: F401
+            from domain.evidence import blob_store, validation
+            from tests.factories.evidence import (
+                corpus_task,
+                evidence_of,
+                received_report,
+            )
+            from tests.personas import build_world
+
+            storage.ensure_indexes()
+            world = build_world()
+            report = received_report(world, corpus_task(world), FILES)
+            photos = evidence_of(report.pk)
+            store = blob_store()
+            print(f"per-photo service call (validate_evidence, force), warm process, {args.rounds} rounds each:")
+            ratios = []
+            for name, record in photos.items():
+                path = store.path(record.sha256)
+                validation.validate_evidence(SYSTEM, record.pk, force=True)  # warm: guard child, caches
+                floor(path)
+                f = statistics.median(timed(lambda p=path: floor(p), args.rounds))
+                s = statistics.median(timed(lambda r=record: validation.validate_evidence(SYSTEM, r.pk, force=True),
+                                            args.rounds))
+                ratios.append(s / f)
+                print(f"  {FILES[name]:32} floor {ms(f)}  service {ms(s)}  ratio {s / f:.2f}x")
+            print(f"  median ratio to the same-run floor: {statistics.median(ratios):.2f}x")
+            lat = queue_latency(dataclasses.replace(settings), args.jobs)
+            print(f"fork + queue latency (enqueue -> finished of a no-op job, forking worker): "
+                  f"p50 {ms(statistics.median(lat))} p99 {ms(pct(lat, 99))}")
+        finally:
+            from domain.validation import guard
+            guard.shutdown()
+            rds.stop()
+            mongo.stop()
+
+
+if __name__ == "__main__":
+    main()

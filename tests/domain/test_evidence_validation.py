@@ -1,0 +1,150 @@
+"""Evidence validation as the jobs run it: one photo judged and kept with its custody event, idempotent,
+re-judged only when the validator changed; the preview its own job on the low queue; overrides kept
+beside the verdict. Follow-up jobs are asserted through the outbox entries the services wrote."""
+from __future__ import annotations
+
+import pytest
+
+from domain.access import SYSTEM
+from domain.accounts.services import actor_for
+from domain.audit import AuditEvent
+from domain.errors import EvidenceNotFoundError, EvidenceOverrideInvalidError, Forbidden
+from domain.evidence import blob_store, summary, validation
+from domain.outbox import OutboxEntry
+from domain.reports import Report
+from domain.validation import PhotoFingerprint
+from domain.validation import verdict as verdicts
+from tests.factories.evidence import corpus_task, evidence_of, received_report
+
+FILES = {"gps": "jpg/gps/DSCN0010.jpg", "blue": "jpg/xmp/BlueSquare.jpg", "hdr": "jpg/hdr/iphone_hdr_NO.jpg"}
+
+
+@pytest.fixture
+def report(world):
+    return received_report(world, corpus_task(world), FILES)
+
+
+def _photo_jobs(evidence_id):
+    return OutboxEntry.objects(job=validation.VALIDATE_PHOTO_JOB, args=[str(evidence_id)])
+
+
+def test_the_report_job_queues_one_verdict_job_per_photo_once(report):
+    first = validation.validate_report(SYSTEM, report.pk)
+    again = validation.validate_report(SYSTEM, report.pk)
+    assert (first["queued"], again["queued"]) == (3, 0)
+    assert sorted(e.args[0] for e in OutboxEntry.objects(job=validation.VALIDATE_PHOTO_JOB)) == \
+        sorted(str(e.pk) for e in evidence_of(report.pk).values())
+    assert Report.objects.get(pk=report.pk).validation_started_at is not None
+
+
+def test_a_photo_is_judged_against_its_task_and_kept_with_its_thumbnail_and_custody_event(report):
+    photos = evidence_of(report.pk)
+    result = validation.validate_evidence(SYSTEM, photos["gps"].pk)
+    gps = evidence_of(report.pk)["gps"]
+    codes = {r["code"]: r["outcome"] for r in gps.verdict["reasons"]}
+    assert result["judged"] is True and gps.outcome == "review"  # Nikon Transfer: review by design
+    assert codes["location.inside-geofence"] == "pass" and codes["edit.transfer-software"] == "review"
+    assert gps.validator_version == verdicts.VALIDATOR_VERSION and gps.facts["sha256"] == gps.sha256
+    assert blob_store().exists(gps.thumbnail_sha256)
+    assert PhotoFingerprint.objects(evidence_id=str(gps.pk)).count() == 1
+    event = AuditEvent.objects.get(action="evidence.validate", target_id=str(gps.pk))
+    assert event.chain == str(gps.office) and event.after["facts_digest"] == gps.facts_digest
+    assert event.after["validator_version"] == verdicts.VALIDATOR_VERSION
+    [preview_job] = OutboxEntry.objects(job=validation.PREVIEW_JOB)
+    assert preview_job.queue == "low" and preview_job.args == [str(gps.pk)]
+
+    validation.validate_evidence(SYSTEM, photos["blue"].pk)
+    blue = evidence_of(report.pk)["blue"]
+    assert blue.outcome == "review" and "edit.editor-software" in {r["code"] for r in blue.verdict["reasons"]}
+
+
+def test_validating_twice_gives_the_same_facts_and_verdict_without_duplicates(report):
+    gps = evidence_of(report.pk)["gps"]
+    first = validation.validate_evidence(SYSTEM, gps.pk)
+    again = validation.validate_evidence(SYSTEM, gps.pk)
+    forced = validation.validate_evidence(SYSTEM, gps.pk, force=True)
+    assert again["judged"] is False and forced["judged"] is True
+    assert first["facts_digest"] == again["facts_digest"] == forced["facts_digest"]
+    assert first["outcome"] == forced["outcome"]
+    assert PhotoFingerprint.objects(evidence_id=str(gps.pk)).count() == 1
+    assert OutboxEntry.objects(job=validation.PREVIEW_JOB).count() == 1
+    assert AuditEvent.objects(action="evidence.validate", target_id=str(gps.pk)).count() == 2
+
+
+def test_the_preview_job_keeps_one_metadata_free_preview(report):
+    gps = evidence_of(report.pk)["gps"]
+    validation.validate_evidence(SYSTEM, gps.pk)
+    made = validation.make_evidence_preview(SYSTEM, gps.pk)
+    again = validation.make_evidence_preview(SYSTEM, gps.pk)
+    assert made["made"] is True and again["made"] is False and again["preview_sha256"] == made["preview_sha256"]
+    from PIL import Image
+    with Image.open(blob_store().path(made["preview_sha256"])) as image:
+        assert max(image.size) == 1600 or max(image.size) <= 1600
+        assert not image.getexif() and "icc_profile" not in image.info
+
+
+def test_revalidation_after_a_validator_change_rejudges_only_stale_photos(world, report, monkeypatch):
+    photos = evidence_of(report.pk)
+    validation.validate_evidence(SYSTEM, photos["gps"].pk)
+    monkeypatch.setattr(verdicts, "VALIDATOR_VERSION", verdicts.VALIDATOR_VERSION + 1)
+    validation.validate_evidence(SYSTEM, photos["blue"].pk)  # judged by the new version already
+    validation.validate_evidence(SYSTEM, photos["hdr"].pk)
+    supervisor = actor_for(world.accounts["supervisor_east"])
+    queued = validation.revalidate_report(supervisor, report.pk)
+    assert queued["evidence_ids"] == [str(photos["gps"].pk)]
+    [job] = OutboxEntry.objects(job=validation.VALIDATE_PHOTO_JOB, kwargs={"force": True})
+    assert job.args == [str(photos["gps"].pk)]
+    validation.validate_evidence(SYSTEM, photos["gps"].pk, force=True)
+    assert evidence_of(report.pk)["gps"].validator_version == verdicts.VALIDATOR_VERSION
+    assert validation.revalidate_report(supervisor, report.pk)["queued"] == 0
+    assert validation.revalidate_report(supervisor, report.pk, everything=True)["queued"] == 3
+    assert AuditEvent.objects(action="report.revalidate").count() == 2
+
+
+def test_an_override_keeps_the_original_verdict_and_is_audited(world, report):
+    gps = evidence_of(report.pk)["gps"]
+    validation.validate_evidence(SYSTEM, gps.pk)
+    supervisor = actor_for(world.accounts["supervisor_east"])
+    with pytest.raises(EvidenceOverrideInvalidError):
+        summary.override_verdict(supervisor, gps.pk, outcome="pass", reason="ok")
+    with pytest.raises(EvidenceNotFoundError):
+        summary.override_verdict(actor_for(world.accounts["supervisor_west"]), gps.pk, outcome="pass",
+                                 reason="复核后认定照片有效")
+    with pytest.raises(Forbidden):
+        summary.override_verdict(actor_for(world.accounts["inspector_east"]), gps.pk, outcome="pass",
+                                 reason="复核后认定照片有效")
+    summary.override_verdict(supervisor, gps.pk, outcome="pass", reason="复核后认定照片有效")
+    kept = evidence_of(report.pk)["gps"]
+    assert kept.outcome == "review" and kept.verdict["outcome"] == "review"
+    assert kept.override["outcome"] == "pass" and kept.override["by"] == supervisor.id
+    event = AuditEvent.objects.get(action="evidence.override")
+    assert event.before["outcome"] == "review" and event.after["reason"] == "复核后认定照片有效"
+    assert event.chain == str(kept.office)
+    counts = summary.report_summary(supervisor, report.pk)["counts"]
+    assert counts == {"pass": 1, "review": 0, "fail": 0, "pending": 2}
+
+
+def test_a_reuse_reason_naming_a_photo_out_of_scope_loses_the_names(world, report):
+    from domain.tasks.models import SiteSnapshot
+    from tests.factories.tasks import TaskFactory
+
+    gps = evidence_of(report.pk)["gps"]
+    validation.validate_evidence(SYSTEM, gps.pk)
+    # The same bytes again, in a report of 新会区督查室's task: exact reuse naming the first photo.
+    west_inspector = world.accounts["inspector_east"]
+    west_task = TaskFactory(office_unit=world.unit("office_west"), target=world.unit("market_west"),
+                            site_unit=world.unit("site_west"), inspector_accounts=[west_inspector],
+                            site=SiteSnapshot(site=world.unit("site_west").pk, name="x", lon=11.885, lat=43.468,
+                                              radius_m=100))
+    other = received_report(world, west_task, {"copy": "jpg/gps/DSCN0010.jpg", "b": "jpg/xmp/BlueSquare.jpg",
+                                                "c": "jpg/hdr/iphone_hdr_NO.jpg"})
+    copy = evidence_of(other.pk)["copy"]
+    validation.validate_evidence(SYSTEM, copy.pk)
+    assert evidence_of(other.pk)["copy"].outcome == "fail"
+    west = summary.report_summary(actor_for(world.accounts["supervisor_west"]), other.pk)
+    [reuse] = [r for p in west["photos"] for r in p["reasons"] if r["code"] == "reuse.exact-copy"]
+    assert reuse["hidden_match"] is True and reuse["params"]["other_evidence_id"] is None
+    assert str(gps.pk) not in str(west)
+    admin = summary.report_summary(actor_for(world.accounts["admin"]), other.pk)
+    [seen] = [r for p in admin["photos"] for r in p["reasons"] if r["code"] == "reuse.exact-copy"]
+    assert seen["params"]["other_evidence_id"] == str(gps.pk)
