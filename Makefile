@@ -28,8 +28,12 @@ $(VENV)/.deps-test: pyproject.toml $(VENV)/.deps
 run: $(VENV)/.deps
 	$(PY) -m ops.run
 
+# Two workers, each taking whole files (module-scoped services stay in one process); each worker
+# starts its own SecantusDB and redis-server. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 test: $(VENV)/.deps-test
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(VENV)/.deps-test
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -106,7 +106,8 @@ def test_a_task_submitted_long_enough_ago_leaves_as_expired(world, settings):
 
 
 @pytest.mark.parametrize("token,reason", [("not base64!", "malformed"), ("e30", "malformed"),
-                                          (sync.encode_token(10 ** 6, storage.utcnow()), "unknown")])
+                                          (sync.encode_token(10 ** 6, storage.utcnow()), "unknown")],
+                         ids=["not-base64", "empty-json", "sequence-from-the-future"])
 def test_a_token_this_server_did_not_issue_is_a_422(client, world, token, reason):
     resp = client.get(URL, query_string={"updated_since": token}, headers=world.headers("inspector_east"))
     assert resp.status_code == 422 and resp.get_json()["code"] == "sync.token-invalid"
