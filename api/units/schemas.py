@@ -56,6 +56,7 @@ class UnitSchema(Schema):
     radius_m = fields.Integer(allow_none=True, metadata={"description": "sites: geofence radius in metres"})
     jurisdiction_root_ids = fields.List(Id(), attribute="jurisdiction_roots",
                                         metadata={"description": "offices: roots of their jurisdiction"})
+    validation_thresholds = fields.Dict(metadata={"description": "offices: photo validation overrides"})
     site_count = fields.Integer(metadata={"description": "active sites below this unit (updated shortly after changes)"})
     moves = fields.List(fields.Nested(MoveSchema))
     rev = fields.Integer()
@@ -119,6 +120,9 @@ class UnitUpdateSchema(Schema):
     radius_m = fields.Integer(validate=validate.Range(1, 5000))
     level = fields.String(validate=validate.OneOf(LEVELS))
     jurisdiction_root_ids = fields.List(fields.String(validate=OBJECT_ID), validate=validate.Length(min=1, max=50))
+    validation_thresholds = fields.Dict(keys=fields.String(), values=fields.Raw(), metadata={
+        "description": "offices only: photo validation thresholds overriding the defaults (docs/validation.md); "
+                       "{} returns to the defaults"})
 
 
 class UnitMoveSchema(Schema):

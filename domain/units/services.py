@@ -33,8 +33,22 @@ def summary(unit: Unit) -> dict:
         "location": unit.location["coordinates"] if unit.location else None,
         "location_input": dict(unit.location_input) if unit.location_input else None,
         "jurisdiction_roots": [str(r) for r in unit.jurisdiction_roots] or None,
+        "validation_thresholds": dict(unit.validation_thresholds) or None,
     }
     return {k: v for k, v in data.items() if v is not None}
+
+
+def _thresholds(unit: Unit, overrides: dict | None) -> dict:
+    """Per-office photo validation overrides, checked against the validator's own rules."""
+    from ..validation.thresholds import Thresholds
+
+    if unit.kind is not UnitKind.OFFICE:
+        raise UnitFieldRuleError(field="validation_thresholds", rule="offices-only")
+    try:
+        Thresholds().with_overrides(overrides or {})
+    except (ValueError, TypeError) as exc:
+        raise UnitFieldRuleError(field="validation_thresholds", rule=str(exc)) from None
+    return dict(overrides or {})
 
 
 def _owner_chain(path: list[ObjectId], extra_office: tuple[ObjectId, list[ObjectId]] | None = None) -> str:
@@ -119,8 +133,11 @@ def create_unit(actor: Actor, *, code, name, kind, name_en=None, level=None, par
 
 
 def update_unit(actor: Actor, unit_id, *, name=UNSET, name_en=UNSET, active=UNSET, address=UNSET,
-                position=UNSET, radius_m=UNSET, level=UNSET, jurisdiction_root_ids=UNSET) -> Unit:
+                position=UNSET, radius_m=UNSET, level=UNSET, jurisdiction_root_ids=UNSET,
+                validation_thresholds=UNSET) -> Unit:
     """Admin or system. Only the given fields change; nothing is written when nothing differs.
+    ``validation_thresholds`` (offices only) overrides the photo validation defaults for the office's
+    tasks; ``{}`` returns to the defaults.
     Deactivate (``active=False``) instead of deleting a unit with history.
     Raises UnitNotFoundError, UnitFieldRuleError, UnitParentRuleError, Coordinate*Error."""
 
@@ -145,6 +162,8 @@ def update_unit(actor: Actor, unit_id, *, name=UNSET, name_en=UNSET, active=UNSE
             unit.level = _enum("level", RegionLevel, level)
         if jurisdiction_root_ids is not UNSET:
             _set_jurisdiction(actor, unit, jurisdiction_root_ids)
+        if validation_thresholds is not UNSET:
+            unit.validation_thresholds = _thresholds(unit, validation_thresholds)
         rules.check_kind_fields(unit)
         after = summary(unit)
         if after == before:

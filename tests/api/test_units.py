@@ -141,3 +141,16 @@ def test_delete_removes_only_a_fresh_leaf(client, world):
     assert children.status_code == 409 and children.get_json()["code"] == "unit.has-children"
     history = client.delete(f"{URL}/{world.id('office_east')}", headers=h)
     assert history.status_code == 409 and history.get_json()["code"] == "unit.has-history"
+
+
+def test_an_admin_sets_an_office_s_validation_thresholds_and_bad_ones_are_refused(client, world):
+    office = f"/api/v1/units/{world.id('office_east')}"
+    admin = world.headers("admin")
+    resp = client.patch(office, json={"validation_thresholds": {"near_duplicate_distance": 4}}, headers=admin)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["validation_thresholds"] == {"near_duplicate_distance": 4}
+    bad = client.patch(office, json={"validation_thresholds": {"no_such_threshold": 1}}, headers=admin)
+    assert bad.status_code == 422 and bad.get_json()["code"] == "unit.field-rule"
+    site = client.patch(f"/api/v1/units/{world.id('site_water')}", json={"validation_thresholds": {}}, headers=admin)
+    assert site.status_code == 422 and site.get_json()["code"] == "unit.field-rule"
+    assert client.get(office, headers=admin).get_json()["validation_thresholds"] == {"near_duplicate_distance": 4}
