@@ -45,6 +45,30 @@ def evidence_by_id(evidence_id) -> Evidence | None:
     return Evidence.objects(pk=key).first() if key else None
 
 
+# What the verdict job needs of the photo's report, task and office: projected on the server.
+_VERDICT_LOOKUPS = (("reports", "report", "_report", {"fixes": 1}),
+                    ("tasks", "task", "_task", {"site": 1, "starts_at": 1, "ends_at": 1}),
+                    ("units", "office", "_office", {"validation_thresholds": 1}))
+
+
+def evidence_for_verdict(evidence_id) -> tuple[Evidence, dict | None, dict | None, dict | None] | None:
+    """The photo with what judging it needs of its report (device fixes), task (site, window) and office
+    (thresholds) as raw projected documents (None when missing), in ONE round trip: an aggregate whose
+    leading $match and $lookups go through the _id indexes. The system's read, unscoped: the verdict job."""
+    key = oid(evidence_id)
+    if key is None:
+        return None
+    pipeline: list[dict] = [{"$match": {"_id": key}}]
+    for coll, local, as_field, projection in _VERDICT_LOOKUPS:
+        pipeline.append({"$lookup": {"from": coll, "localField": local, "foreignField": "_id", "as": as_field,
+                                     "pipeline": [{"$project": projection}]}})
+    raw = next(iter(Evidence._get_collection().aggregate(pipeline)), None)
+    if raw is None:
+        return None
+    report, task, office = ((raw.pop(as_field, None) or [None])[0] for _, _, as_field, _ in _VERDICT_LOOKUPS)
+    return Evidence._from_son(raw), report, task, office
+
+
 def evidence_in_tx(tx, evidence_id) -> Evidence | None:
     raw = Evidence._get_collection().find_one({"_id": oid(evidence_id)}, session=tx.session)
     return Evidence._from_son(raw) if raw else None

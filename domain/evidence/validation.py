@@ -12,7 +12,11 @@ import io
 
 from .. import storage
 from ..access import SYSTEM, Actor, Permission
-from ..errors import EvidenceNotFoundError, ReportNotFoundError
+from ..errors import (
+    ConcurrentModificationError,
+    EvidenceNotFoundError,
+    ReportNotFoundError,
+)
 from ..outbox import OutboxEntry
 from ..reports import Evidence, Report, ReportStatus
 from ..reports import queries as report_queries
@@ -54,16 +58,20 @@ def validation_result(record: Evidence, *, judged: bool) -> dict:
             "validator_version": record.validator_version, "facts_digest": record.facts_digest}
 
 
-def _context(record: Evidence) -> ValidationContext:
-    report = Report.objects.get(pk=record.report)
-    task = Task.objects.get(pk=record.task)
-    office = Unit.objects(pk=record.office).only("validation_thresholds").first()
-    fixes = tuple(DeviceFix(lat=f.lat, lon=f.lon, accuracy_m=f.accuracy_m or 0.0, time=f.at) for f in report.fixes)
+def _context(record: Evidence, report: dict | None, task: dict | None, office: dict | None) -> ValidationContext:
+    """The context from the projected report, task and office that queries.evidence_for_verdict loaded."""
+    if report is None:
+        raise Report.DoesNotExist(f"report {record.report} of evidence {record.pk}")
+    if task is None:
+        raise Task.DoesNotExist(f"task {record.task} of evidence {record.pk}")
+    site = task["site"]
+    fixes = tuple(DeviceFix(lat=f["lat"], lon=f["lon"], accuracy_m=f.get("accuracy_m") or 0.0, time=f["at"])
+                  for f in report.get("fixes") or ())
     return ValidationContext(
-        site=Site(lat=task.site.lat, lon=task.site.lon, radius_m=task.site.radius_m),
-        starts_at=task.starts_at, ends_at=task.ends_at, device_fixes=fixes, received_at=record.received_at,
-        report_id=str(report.pk), task_id=str(task.pk),
-        thresholds=thresholds_for(office.validation_thresholds if office else None))
+        site=Site(lat=site["lat"], lon=site["lon"], radius_m=site["radius_m"]),
+        starts_at=task["starts_at"], ends_at=task["ends_at"], device_fixes=fixes, received_at=record.received_at,
+        report_id=str(record.report), task_id=str(record.task),
+        thresholds=thresholds_for((office or {}).get("validation_thresholds") or None))
 
 
 def _keep_blob(store, data: bytes) -> str:
@@ -80,41 +88,55 @@ def _preview_queued(tx, evidence_id) -> bool:
                                                session=tx.session) is not None
 
 
+def _prior(record: Evidence) -> tuple[bool, dict | None]:
+    """(never judged, the audit event's ``before``) of the record as read."""
+    if record.validated_at is None:
+        return True, None
+    return False, {"outcome": record.outcome, "validator_version": record.validator_version,
+                   "facts_digest": record.facts_digest}
+
+
+def _judged_already(record: Evidence, force: bool) -> bool:
+    return not force and record.validated_at is not None and record.validator_version == validator_version()
+
+
 def validate_evidence(actor: Actor = SYSTEM, evidence_id=None, *, force: bool = False) -> dict:
     """Judge one photo and keep the result: facts, verdict, validator version, thumbnail, fingerprint,
     the custody event ``evidence.validate`` and, the first time, its preview job (queue ``low``).
     A photo judged by this validator version already is left as it is (its stored result is
     returned) unless ``force``. Expected outcomes (unreadable, hostile, off-site) are verdicts, not errors.
 
+    Round trips are the cost here (docs/validation.md "Measurements"): one read for the photo, its
+    report, task and office; the reuse lookups; a transaction that writes without reading back what
+    it read before the image work (the save is conditional on the revision read then).
+
     Who: the system (EVIDENCE_VALIDATE). Raises Forbidden, EvidenceNotFoundError."""
     actor.require(Permission.EVIDENCE_VALIDATE)
-    record = queries.evidence_by_id(evidence_id)
-    if record is None:
+    loaded = queries.evidence_for_verdict(evidence_id)
+    if loaded is None:
         raise EvidenceNotFoundError(id=str(evidence_id))
-    if not force and record.validated_at is not None and record.validator_version == validator_version():
+    record, report, task, office = loaded
+    if _judged_already(record, force):
         return validation_result(record, judged=False)
     store = blob_store()
-    assessment = assess_photo(store.path(record.sha256), _context(record))
+    assessment = assess_photo(store.path(record.sha256), _context(record, report, task, office))
     facts, verdict = assessment.facts, assessment.verdict
     thumbnail = _keep_blob(store, facts.thumbnail) if facts.thumbnail else None
     fingerprint = assessment.fingerprint(evidence_id=str(record.pk), report_id=str(record.report),
                                          task_id=str(record.task))
+    as_read = _prior(record)  # taken now: a retried attempt finds ``record`` changed by the one before
 
-    def work(tx: storage.Tx):
-        current = queries.evidence_in_tx(tx, record.pk)
-        if current is None:
-            raise EvidenceNotFoundError(id=str(evidence_id))
-        if not force and current.validated_at is not None and current.validator_version == validator_version():
-            return current, False  # a concurrent run of the same job got there first
-        before = ({"outcome": current.outcome, "validator_version": current.validator_version,
-                   "facts_digest": current.facts_digest} if current.validated_at else None)
+    def save(tx: storage.Tx, current: Evidence, prior: tuple[bool, dict | None]) -> tuple[Evidence, bool]:
+        first, before = prior
         current.facts, current.facts_digest = facts.to_dict(), facts.digest
         current.verdict, current.outcome = verdict.to_dict(), str(verdict.outcome)
         current.validator_version, current.validated_at = verdict.validator_version, storage.utcnow()
         current.thumbnail_sha256 = thumbnail
-        tx.save(current)
+        tx.save(current)  # conditional on the revision ``current`` was read at
         record_fingerprint(tx, fingerprint)
-        if current.preview_sha256 is None and not _preview_queued(tx, current.pk):
+        # Every judgement that set validated_at queued the preview in its own transaction: a photo never
+        # judged has none on record, so only a re-judgement without a preview asks the outbox.
+        if current.preview_sha256 is None and (first or not _preview_queued(tx, current.pk)):
             tx.enqueue(PREVIEW_JOB, str(current.pk), queue=LOW_QUEUE)
         tx.audit(actor, "evidence.validate", target_type="evidence", target_id=current.pk, chain=_chain(current),
                  target_unit=current.target_unit, before=before,
@@ -122,6 +144,20 @@ def validate_evidence(actor: Actor = SYSTEM, evidence_id=None, *, force: bool = 
                         "validator_version": verdict.validator_version, "outcome": str(verdict.outcome),
                         "codes": verdict.codes, "thumbnail_sha256": thumbnail})
         return current, True
+
+    def work(tx: storage.Tx):
+        # Unchanged since the read above (the usual case): save that copy without reading it again; the
+        # save matches only the revision read then. Changed meanwhile: read it here and decide again.
+        try:
+            return save(tx, record, as_read)
+        except ConcurrentModificationError:
+            pass
+        current = queries.evidence_in_tx(tx, record.pk)
+        if current is None:
+            raise EvidenceNotFoundError(id=str(evidence_id))
+        if _judged_already(current, force):
+            return current, False  # a concurrent run of the same job got there first
+        return save(tx, current, _prior(current))
 
     saved, judged = storage.atomic(work)
     if thumbnail and not store.exists(thumbnail):

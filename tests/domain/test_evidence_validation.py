@@ -148,3 +148,14 @@ def test_a_reuse_reason_naming_a_photo_out_of_scope_loses_the_names(world, repor
     admin = summary.report_summary(actor_for(world.accounts["admin"]), other.pk)
     [seen] = [r for p in admin["photos"] for r in p["reasons"] if r["code"] == "reuse.exact-copy"]
     assert seen["params"]["other_evidence_id"] == str(gps.pk)
+
+
+def test_an_office_s_thresholds_change_its_verdicts(world, report):
+    from domain.units.services import update_unit
+
+    # The east office decides that a desktop transfer tool is not worth a review.
+    update_unit(SYSTEM, world.id("office_east"), validation_thresholds={"transfer_software": []})
+    gps = evidence_of(report.pk)["gps"]
+    validation.validate_evidence(SYSTEM, gps.pk)
+    codes = {r["code"] for r in evidence_of(report.pk)["gps"].verdict["reasons"]}
+    assert "edit.transfer-software" not in codes and "location.inside-geofence" in codes
