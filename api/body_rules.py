@@ -6,9 +6,11 @@ cap with ``accepts(...)``; everything else takes JSON up to ``max_json_bytes``.
 from __future__ import annotations
 
 from flask import Flask, current_app, request
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from domain.config import get_settings
+from domain.uploads import BodyInterrupted
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -51,3 +53,30 @@ def install(app: Flask) -> None:
         if has_body and request.mimetype not in media_types:
             raise UnsupportedMediaType()
         return None
+
+
+class RequestBody:
+    """The request body as the domain reads it: chunks, and ``BodyInterrupted`` if the client goes away.
+
+    Never reads past ``Content-Length``: under gunicorn werkzeug limits the stream by the upload
+    cap only, and one read too many on a body of exactly that size would be a 413.
+    """
+
+    def __init__(self):
+        self.stream = request.stream
+        self.left = request.content_length  # None for a chunked body (cut at the cap by werkzeug)
+
+    def read(self, n: int = -1) -> bytes:
+        if self.left is not None:
+            if self.left <= 0:
+                return b""
+            n = self.left if n < 0 else min(n, self.left)
+        try:
+            data = self.stream.read(n)
+        except (ClientDisconnected, OSError) as exc:
+            raise BodyInterrupted(str(exc)) from exc
+        if self.left is not None:
+            if not data:
+                raise BodyInterrupted("the body ended before its Content-Length")
+            self.left -= len(data)
+        return data

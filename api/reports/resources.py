@@ -4,16 +4,14 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from werkzeug.exceptions import ClientDisconnected
 
 from api.auth import guarded
-from api.body_rules import accepts
+from api.body_rules import RequestBody, accepts
 from api.pagination import page_limit
 from api.problems import ProblemSchema
 from domain.access import Permission
 from domain.evidence import custody
 from domain.reports import services
-from domain.uploads import BodyInterrupted
 
 from .schemas import (PHOTO_TYPES, EvidencePageSchema, EvidenceQueryArgsSchema, EvidenceReceiptSchema,
                       ReportCreateSchema, ReportPageSchema, ReportQueryArgsSchema, ReportSchema)
@@ -27,26 +25,6 @@ BINARY_BODY = {"required": True, "content": {t: {"schema": {"type": "string", "f
 def _problem(status: int, *codes: str):
     return blp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json",
                             description="Problem codes: " + ", ".join(codes))
-
-
-class _Body:
-    """The request body in chunks, never past Content-Length; a client gone away is BodyInterrupted."""
-
-    def __init__(self):
-        self.stream, self.left = request.stream, request.content_length
-
-    def read(self, n: int = -1) -> bytes:
-        if self.left is not None:
-            if self.left <= 0:
-                return b""
-            n = self.left if n < 0 else min(n, self.left)
-        try:
-            data = self.stream.read(n)
-        except (ClientDisconnected, OSError) as exc:
-            raise BodyInterrupted(str(exc)) from exc
-        if self.left is not None:
-            self.left -= len(data)
-        return data
 
 
 @blp.route("")
@@ -140,6 +118,6 @@ class ReportEvidenceFile(MethodView):
         hash to the declared SHA-256, and be a JPEG, HEIC/HEIF or PNG whatever the Content-Type says;
         otherwise nothing is kept. The last declared file makes the report `received`.
         """
-        result = services.put_evidence(actor, report_id, client_id, stream=_Body(),
+        result = services.put_evidence(actor, report_id, client_id, stream=RequestBody(),
                                        content_length=request.content_length)
         return {"evidence": result.evidence, "report": result.report}, 201 if result.created else 200

@@ -8,13 +8,12 @@ from email.utils import format_datetime
 from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from werkzeug.exceptions import ClientDisconnected
 
 from api.auth import guarded, public
-from api.body_rules import accepts
+from api.body_rules import RequestBody, accepts
 from api.problems import ProblemSchema
 from domain.access import Permission
-from domain.uploads import BodyInterrupted, services
+from domain.uploads import services
 
 from . import problems
 from .schemas import TusCreateHeadersSchema, TusPatchHeadersSchema, UploadSchema
@@ -36,33 +35,6 @@ OFFSET_HEADERS = {**TUS_HEADER,
 def _problem(status: int, *codes: str):
     return blp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json",
                             description="Problem codes: " + ", ".join(codes))
-
-
-class _Body:
-    """The request body as the domain reads it: chunks, and ``BodyInterrupted`` if the client goes away.
-
-    Never reads past ``Content-Length``: under gunicorn werkzeug limits the stream by the upload
-    cap only, and one read too many on a body of exactly that size would be a 413.
-    """
-
-    def __init__(self):
-        self.stream = request.stream
-        self.left = request.content_length  # None for a chunked body (cut at the cap by werkzeug)
-
-    def read(self, n: int = -1) -> bytes:
-        if self.left is not None:
-            if self.left <= 0:
-                return b""
-            n = self.left if n < 0 else min(n, self.left)
-        try:
-            data = self.stream.read(n)
-        except (ClientDisconnected, OSError) as exc:
-            raise BodyInterrupted(str(exc)) from exc
-        if self.left is not None:
-            if not data:
-                raise BodyInterrupted("the body ended before its Content-Length")
-            self.left -= len(data)
-        return data
 
 
 def _tus_response(status: int, upload=None, **headers) -> Response:
@@ -114,7 +86,7 @@ class Uploads(MethodView):
         is refused with 413 before anything is read.
         """
         upload = services.create_upload(actor, length=upload_length, metadata=upload_metadata,
-                                        body=_Body(), content_length=request.content_length,
+                                        body=RequestBody(), content_length=request.content_length,
                                         checksum=upload_checksum)
         return _tus_response(201, upload, Location=url_for("uploads.UploadById", upload_id=str(upload.pk)))
 
@@ -162,7 +134,7 @@ class UploadById(MethodView):
         `Upload-Offset` must equal the server's offset (409 otherwise). The last byte verifies the
         whole file's SHA-256 and media type and hands it to its target; a refused file is not kept.
         """
-        upload = services.append_chunk(actor, upload_id, offset=upload_offset, body=_Body(),
+        upload = services.append_chunk(actor, upload_id, offset=upload_offset, body=RequestBody(),
                                        content_length=request.content_length, checksum=upload_checksum)
         return _tus_response(204, upload)
 
