@@ -57,6 +57,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         },
     )
     app.json.ensure_ascii = False
+    if settings.proxy_hops:
+        # Behind N trusted reverse proxies (nginx, a load balancer): the client's address for rate
+        # limits and logs comes from X-Forwarded-For, never from an untrusted client's own header.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     if settings.mongodb_uri:
         storage.connect(settings.mongodb_uri, settings.mongodb_db)
 

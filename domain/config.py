@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 DEFAULT_SECRET = "dev-insecure-secret-change-me"
@@ -48,7 +48,7 @@ class Settings:
     page_size_max: int = 200
     demo_password: str = "Inspect@2026"
     sync_submitted_days: int = 7  # a submitted task stays in the phone's sync set this many days
-    extra: dict = field(default_factory=dict)
+    proxy_hops: int = 0  # trusted reverse proxies in front of the API (X-Forwarded-For)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -75,6 +75,7 @@ class Settings:
             page_size_default=_int("PAGE_SIZE_DEFAULT", 50),
             page_size_max=_int("PAGE_SIZE_MAX", 200),
             demo_password=os.environ.get("DEMO_PASSWORD", "Inspect@2026"),
+            proxy_hops=_int("PROXY_HOPS", 0),
             sync_submitted_days=_int("SYNC_SUBMITTED_DAYS", 7),
         )
         values.update(overrides)
