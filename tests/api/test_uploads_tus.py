@@ -438,6 +438,7 @@ def test_a_64_mb_upload_through_gunicorn_keeps_the_worker_s_memory_bounded(serve
 
 
 def _service_env(settings) -> dict:
+    # The child serves the test session's database (embedded, or TEST_MONGODB_URI), never the caller's MONGODB_URI.
     return {**os.environ, "APP_ENV": "test", "DATA_DIR": str(settings.data_dir), "MONGODB_URI": settings.mongodb_uri,
             "MONGODB_DB": settings.mongodb_db, "REDIS_URL": settings.redis_url, "SECRET_KEY": settings.secret_key,
             "AUDIT_KEY_FILE": str(settings.resolved_audit_key_file)}

@@ -76,6 +76,7 @@ def test_mongodb_runs_as_a_one_node_replica_set_that_the_app_connects_to_by_name
     assert 'rs.initiate({_id: "rs0", members: [{_id: 0, host: "mongodb:27017"}]})' in check
     assert "isWritablePrimary" in check
     for name in APP_SERVICES:
+        # the compose file's production setting (tests themselves only ever use TEST_MONGODB_URI)
         uri = urlparse(compose["services"][name]["environment"]["MONGODB_URI"])
         assert uri.hostname == "mongodb" and parse_qs(uri.query)["replicaSet"] == ["rs0"], name
         assert compose["services"][name]["depends_on"]["mongodb"]["condition"] == "service_healthy"
