@@ -76,6 +76,39 @@ def _ensure_unit(code, name, kind, parent_code, extra, ids):
     return existing
 
 
+# (title, mode, form) planned by the demo supervisor on the demo liaison's unit: the liaison sees the open
+# one and can never tell that the undercover one exists; the inspector's phone syncs both.
+TASKS = [
+    ("蓬江区市场监管服务窗口明查", "open", "open_check_service_hall"),
+    ("蓬江区市场监管服务窗口暗访", "undercover", "undercover_mystery_visit"),
+]
+
+
+def _ensure_demo_tasks(ids: dict) -> None:
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from domain.accounts.models import Account
+    from domain.accounts.services import actor_for
+    from domain.forms import load_shipped_forms
+    from domain.tasks import Task
+    from domain.tasks.services import plan_task
+
+    load_shipped_forms()  # a no-op when prepare_database loaded them already
+    supervisor = actor_for(Account.objects.get(username="supervisor"))
+    inspector = Account.objects.get(username="inspector")
+    shanghai = ZoneInfo("Asia/Shanghai")
+    tomorrow = datetime.now(shanghai).date() + timedelta(days=1)
+    for title, mode, form_id in TASKS:
+        if Task.objects(title=title).first():
+            continue
+        plan_task(supervisor, mode=mode, title=title, form_id=form_id, target_unit_id=str(ids["PJ-SCJGJ"]),
+                  site_id=str(ids["PJ-SCJG-CK"]), inspector_ids=[str(inspector.pk)],
+                  starts_at=datetime.combine(tomorrow, time(9), shanghai),
+                  ends_at=datetime.combine(tomorrow, time(17), shanghai),
+                  instructions="演示任务：按检查表逐项检查，照片须现场拍摄。")
+
+
 def seed_demo_city(settings: Settings) -> list[dict]:
     """Create what is missing of the demo city; returns the demo accounts for the start banner."""
     if settings.is_production:
@@ -98,4 +131,5 @@ def seed_demo_city(settings: Settings) -> list[dict]:
             pass
     # The recount jobs are in the outbox too; doing it here makes the counts right before any worker runs.
     services.recount_sites(SYSTEM, [ids[c] for c, _, kind, _, _ in UNITS if kind == "site"])
+    _ensure_demo_tasks(ids)
     return [{"username": u, "role": r, "unit": names[home]} for u, _, r, home, _, _ in ACCOUNTS]

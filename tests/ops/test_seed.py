@@ -54,3 +54,19 @@ def test_the_seed_demo_command_lists_the_demo_accounts(settings):
     for username in ("admin", "supervisor", "inspector", "liaison", "leader"):
         assert username in result.output
     assert Account.objects.count() == 5
+
+
+def test_the_demo_has_an_open_and_an_undercover_task_and_the_liaison_sees_only_the_open_one(settings, client):
+    from domain.tasks import Task
+
+    seed_demo_city(settings)
+    seed_demo_city(settings)  # idempotent: still two tasks
+    assert sorted(str(t.mode) for t in Task.objects) == ["open", "undercover"]
+
+    def get(username, path):
+        token = client.post("/api/v1/auth/login", json={"username": username,
+                                                         "password": settings.demo_password}).get_json()
+        return client.get(path, headers={"Authorization": f"Bearer {token['access_token']}"}).get_json()
+
+    assert [t["mode"] for t in get("liaison", "/api/v1/tasks")["items"]] == ["open"]
+    assert len(get("inspector", "/api/v1/sync/tasks")["tasks"]) == 2
