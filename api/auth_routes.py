@@ -1,6 +1,8 @@
 """Login, token refresh, logout and password change."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import current_app, request
 from flask.views import MethodView
 from flask_limiter.util import get_remote_address
@@ -11,7 +13,7 @@ from domain.config import get_settings
 
 from .accounts.schemas import LoginSchema, PasswordChangeSchema, RefreshSchema, TokenSchema
 from .auth import guarded, public
-from .problems import ProblemSchema
+from .problems import documents_problems
 from .ratelimit import limiter
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Authentication 登录与令牌")
@@ -38,9 +40,7 @@ def _login_key() -> str:
     return f"{get_remote_address()}|{name}"
 
 
-def _problem(status: int, *codes: str):
-    return blp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json",
-                            description="Problem codes: " + ", ".join(codes))
+_problem = partial(documents_problems, blp)
 
 
 def _user_agent() -> str | None:

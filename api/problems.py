@@ -153,3 +153,9 @@ class ProblemApi(Api):
         if status >= 500:
             log.error("http %s", status)
         return problem(code, status, {"status": status}, extra=extra, headers=headers)
+
+
+def documents_problems(blp, status: int, *codes: str):
+    """Decorator documenting one problem status of a view, with the codes it may carry."""
+    return blp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json",
+                            description="Problem codes: " + ", ".join(codes))

@@ -1,12 +1,14 @@
 """HTTP resources for accounts: one's own account, the admin's account management, a supervisor's pool."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import guarded
 from api.pagination import page_limit
-from api.problems import ProblemSchema
+from api.problems import documents_problems
 from domain.access import Permission
 from domain.accounts import queries, services
 
@@ -16,9 +18,7 @@ from .schemas import (AccountCreateSchema, AccountPageSchema, AccountQueryArgsSc
 blp = Blueprint("accounts", __name__, url_prefix="/accounts", description="Accounts 账号")
 
 
-def _problem(status: int, *codes: str):
-    return blp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json",
-                            description="Problem codes: " + ", ".join(codes))
+_problem = partial(documents_problems, blp)
 
 
 @blp.route("")

@@ -1,12 +1,14 @@
 """HTTP resources for the audit log (审计日志): read-only; the app never edits or deletes events."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import guarded
 from api.pagination import page_limit
-from api.problems import ProblemSchema
+from api.problems import documents_problems
 from domain.access import Permission
 from domain.audit import services
 
@@ -17,9 +19,7 @@ blp = Blueprint("audit", __name__, url_prefix="/audit-events", description="Audi
 FILTERS = ("action", "target_type", "target_id", "actor_id", "chain", "since", "until")
 
 
-def _problem(status: int, *codes: str):
-    return blp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json",
-                            description="Problem codes: " + ", ".join(codes))
+_problem = partial(documents_problems, blp)
 
 
 @blp.route("")

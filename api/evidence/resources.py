@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import guarded
-from api.problems import ProblemSchema
+from api.problems import documents_problems
 from domain.access import Permission
 from domain.evidence import custody, summary, validation
 
@@ -27,9 +27,7 @@ report_blp = Blueprint("report-validation", __name__, url_prefix="/reports",
 MAX_AGE = 3600  # a blob never changes under its name; private: never kept by a shared cache
 
 
-def _problem(bp, status: int, *codes: str):
-    return bp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json",
-                           description="Problem codes: " + ", ".join(codes))
+_problem = documents_problems
 
 
 def _image(description: str, media_types=("image/jpeg",)) -> dict:

@@ -1,12 +1,14 @@
 """HTTP resources for forms: the catalogue, one version's content (cacheable by ETag), the categories."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import guarded
-from api.problems import ProblemSchema
+from api.problems import documents_problems
 from domain.access import Permission
 from domain.forms import services
 
@@ -15,9 +17,7 @@ from .schemas import CategoryCatalogueSchema, FormListSchema, FormVersionSchema
 blp = Blueprint("forms", __name__, url_prefix="/forms", description="Inspection forms 检查表")
 
 
-def _problem(status: int, *codes: str):
-    return blp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json",
-                            description="Problem codes: " + ", ".join(codes))
+_problem = partial(documents_problems, blp)
 
 
 def _conditional(etag: str, body, cache_control: str):

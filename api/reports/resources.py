@@ -1,6 +1,8 @@
 """HTTP resources for field reports (现场检查记录): submit, read, and send the declared evidence files."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -8,7 +10,7 @@ from flask_smorest import Blueprint
 from api.auth import guarded
 from api.body_rules import RequestBody, accepts
 from api.pagination import page_limit
-from api.problems import ProblemSchema
+from api.problems import documents_problems
 from domain.access import Permission
 from domain.evidence import custody
 from domain.reports import services
@@ -22,9 +24,7 @@ BODY_TYPES = (*PHOTO_TYPES, "application/octet-stream")
 BINARY_BODY = {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in BODY_TYPES}}
 
 
-def _problem(status: int, *codes: str):
-    return blp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json",
-                            description="Problem codes: " + ", ".join(codes))
+_problem = partial(documents_problems, blp)
 
 
 @blp.route("")

@@ -1,6 +1,8 @@
 """HTTP resources for inspection tasks (检查任务): plan, read, change state."""
 from __future__ import annotations
 
+from functools import partial
+
 import hashlib
 import json
 
@@ -10,7 +12,7 @@ from flask_smorest import Blueprint
 
 from api.auth import guarded
 from api.pagination import page_limit
-from api.problems import ProblemSchema
+from api.problems import documents_problems
 from domain.access import Permission
 from domain.tasks import services
 from domain.tasks.queries import Audience
@@ -37,9 +39,7 @@ STAFF, DEPARTMENT = TaskSchema(), TaskDepartmentSchema()
 STAFF_PAGE, DEPARTMENT_PAGE = TaskPageSchema(), TaskDepartmentPageSchema()
 
 
-def _problem(status: int, *codes: str):
-    return blp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json",
-                            description="Problem codes: " + ", ".join(codes))
+_problem = partial(documents_problems, blp)
 
 
 def _either(staff, department, description: str):

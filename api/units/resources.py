@@ -1,12 +1,14 @@
 """HTTP resources for the unit tree: regions, organisations, offices and sites."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import guarded
 from api.pagination import page_limit
-from api.problems import ProblemSchema
+from api.problems import documents_problems
 from domain.access import Permission
 from domain.units import queries, services
 
@@ -19,9 +21,7 @@ RULES_422 = ("unit.code-format", "unit.parent-rule", "unit.field-rule", "geo.coo
              "request.invalid")
 
 
-def _problem(status: int, *codes: str):
-    return blp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json",
-                            description="Problem codes: " + ", ".join(codes))
+_problem = partial(documents_problems, blp)
 
 
 @blp.route("")

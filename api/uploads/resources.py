@@ -2,6 +2,8 @@
 termination, expiration) under ``/api/v1/uploads``, plus a JSON read of one upload."""
 from __future__ import annotations
 
+from functools import partial
+
 from datetime import timezone
 from email.utils import format_datetime
 
@@ -11,7 +13,7 @@ from flask_smorest import Blueprint
 
 from api.auth import guarded, public
 from api.body_rules import RequestBody, accepts
-from api.problems import ProblemSchema
+from api.problems import documents_problems
 from domain.access import Permission
 from domain.uploads import services
 
@@ -32,9 +34,7 @@ OFFSET_HEADERS = {**TUS_HEADER,
                                      "schema": {"type": "string"}}}
 
 
-def _problem(status: int, *codes: str):
-    return blp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json",
-                            description="Problem codes: " + ", ".join(codes))
+_problem = partial(documents_problems, blp)
 
 
 def _tus_response(status: int, upload=None, **headers) -> Response:
