@@ -87,6 +87,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     swagger_assets._guarded = True
     swagger_assets._public = True
 
-    from .kick import install_outbox_kick
-    install_outbox_kick(settings)
+    if settings.redis_url:
+        from workers.queues import install_outbox_kick
+
+        install_outbox_kick()
     return app

@@ -122,8 +122,10 @@ _post_commit_hooks: list[Callable[[list[ObjectId]], None]] = []
 
 
 def on_commit_with_outbox(hook: Callable[[list[ObjectId]], None]) -> None:
-    """Register a hook run after a commit that wrote outbox entries (the API kicks the dispatcher)."""
-    _post_commit_hooks.append(hook)
+    """Register (once) a hook run after a commit that wrote outbox entries: API and worker processes
+    hand those entries to the queue at once instead of waiting for the sweep."""
+    if hook not in _post_commit_hooks:
+        _post_commit_hooks.append(hook)
 
 
 def atomic(fn: Callable[[Tx], T]) -> T:

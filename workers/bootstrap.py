@@ -10,3 +10,6 @@ def setup() -> None:
     if not settings.mongodb_uri:
         raise RuntimeError("MONGODB_URI is not set for this process (the run command passes it)")
     storage.connect(settings.mongodb_uri, settings.mongodb_db)
+    from .queues import install_outbox_kick
+
+    install_outbox_kick()  # a job's follow-up jobs go to RQ at once, not at the next 5 s sweep

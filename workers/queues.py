@@ -103,3 +103,20 @@ def queue_states(conn: redis.Redis, heartbeat_max_age: int) -> dict[str, dict]:
         "workers": {"state": "up" if workers else "down", "live": len(workers)},
         "scheduler": {"state": "up" if schedulers else "down", "live": len(schedulers)},
     }
+
+
+def _dispatch_after_commit(ids) -> None:
+    """Best effort, short timeout, no retries: with Redis down the entries stay pending for the sweep."""
+    from domain.config import get_settings
+    from domain.outbox import dispatch_pending
+
+    url = get_settings().redis_url  # read now, not at install: a process's settings may change (tests)
+    if url:
+        dispatch_pending(RQTaskQueue(connection(url, fast=True)), ids=ids)
+
+
+def install_outbox_kick() -> None:
+    """After a commit that wrote outbox entries, dispatch them at once (API and worker processes)."""
+    from domain import storage
+
+    storage.on_commit_with_outbox(_dispatch_after_commit)
