@@ -233,3 +233,50 @@ def service_database(svc: Service):
         storage.client().close()
         storage._post_commit_hooks[:] = hooks
         storage.connect(previous.mongodb_uri, previous.mongodb_db)
+
+
+# --- single programs against the test session's servers ------------------------------------------
+
+def program_env(settings, redis_url: str | None = None) -> dict:
+    """The environment of a program serving the test session's database (embedded, or TEST_MONGODB_URI)."""
+    env = {k: v for k, v in os.environ.items() if k not in _FOREIGN}
+    env.update(APP_ENV="test", MONGODB_URI=settings.mongodb_uri, MONGODB_DB=settings.mongodb_db,
+               REDIS_URL=redis_url or settings.redis_url, DATA_DIR=str(settings.data_dir),
+               AUDIT_KEY_FILE=str(settings.resolved_audit_key_file), SECRET_KEY=settings.secret_key,
+               WORKER_HEARTBEAT_MAX_AGE=str(HEARTBEAT_MAX_AGE), ARGON2_TIME_COST="1", ARGON2_MEMORY_COST="1024",
+               PYTHONUNBUFFERED="1")
+    return env
+
+
+def start_program(argv: list[str], env: dict, log: Path) -> subprocess.Popen:
+    with open(log, "ab") as out:
+        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent())
+
+
+def stop_program(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@contextmanager
+def real_worker(settings, redis_url: str, name: str, log: Path):
+    """One forking `rq worker` as `make run` starts it, registered before the block starts."""
+    import redis as redis_lib
+    from rq import Worker
+
+    from ops import programs
+
+    proc = start_program(programs.worker(redis_url, name=name), program_env(settings, redis_url), log)
+    conn = redis_lib.Redis.from_url(redis_url)
+    try:
+        wait_for(lambda: proc.poll() is None and any(w.name == name for w in Worker.all(connection=conn)),
+                 30, f"the worker {name} to register")
+        yield proc
+    finally:
+        stop_program(proc)

@@ -6,13 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
-import redis as redis_lib
-from rq import Worker
 
 from domain.reports import Evidence
-from ops import programs
-from tests.e2e.harness import wait_for
-from tests.e2e.test_intake_redis_down import _env, _start, _stop
+from tests.e2e.harness import real_worker
 from tests.factories.evidence import corpus_task, submit_with_photos
 
 pytestmark = pytest.mark.e2e
@@ -22,12 +18,8 @@ FILES = {"gps": "jpg/gps/DSCN0010.jpg", "blue": "jpg/xmp/BlueSquare.jpg", "hdr":
 @pytest.fixture
 def worker(settings, tmp_path):
     log = tmp_path / "worker.log"
-    proc = _start(programs.worker(settings.redis_url, name="evidence-e2e"), _env(settings, settings.redis_url), log)
-    conn = redis_lib.Redis.from_url(settings.redis_url)
-    wait_for(lambda: proc.poll() is None and any(w.name == "evidence-e2e" for w in Worker.all(connection=conn)),
-             30, "the worker to register")
-    yield proc, log
-    _stop(proc)
+    with real_worker(settings, settings.redis_url, "evidence-e2e", log) as proc:
+        yield proc, log
 
 
 def test_each_photo_of_a_submitted_report_is_judged_by_a_real_worker_and_summarised(client, world, worker):

@@ -7,23 +7,19 @@ never disturbed; the database is the session's embedded SecantusDB.
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-import redis as redis_lib
-from rq import Worker
 
 from domain.config import set_settings
 from domain.forms import load_shipped_forms
 from domain.outbox import OutboxEntry, OutboxStatus
 from domain.reports import Report
 from ops import programs
-from ops.embedded import EmbeddedServer, die_with_parent, redis_spec
-from tests.e2e.harness import wait_for
+from ops.embedded import EmbeddedServer, redis_spec
+from tests.e2e.harness import program_env, real_worker, start_program, stop_program
 from tests.factories.reports import photos_for, report_body
 from tests.factories.tasks import task_in
 
@@ -44,40 +40,12 @@ def own_redis(redis_dir):
     server.stop()
 
 
-def _env(settings, redis_url: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "REDIS_URL", "TEST_MONGODB_URI")}
-    env.update(APP_ENV="test", MONGODB_URI=settings.mongodb_uri, MONGODB_DB=settings.mongodb_db, REDIS_URL=redis_url,
-               DATA_DIR=str(settings.data_dir), AUDIT_KEY_FILE=str(settings.audit_key_file),
-               SECRET_KEY=settings.secret_key, WORKER_HEARTBEAT_MAX_AGE="3", PYTHONUNBUFFERED="1")
-    return env
-
-
-def _start(argv: list[str], env: dict, log: Path) -> subprocess.Popen:
-    with open(log, "ab") as out:
-        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent())
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
 @pytest.fixture
 def worker(settings, own_redis, redis_dir):
     """One real forking rq worker on our Redis, as `make run` starts it."""
     log = redis_dir / "worker.log"
-    proc = _start(programs.worker(own_redis.url, name="intake-e2e"), _env(settings, own_redis.url), log)
-    conn = redis_lib.Redis.from_url(own_redis.url)
-    wait_for(lambda: proc.poll() is None and any(w.name == "intake-e2e" for w in Worker.all(connection=conn)),
-             30, "the worker to register")
-    yield proc, log
-    _stop(proc)
+    with real_worker(settings, own_redis.url, "intake-e2e", log) as proc:
+        yield proc, log
 
 
 @pytest.fixture
@@ -116,7 +84,7 @@ def test_a_report_completed_while_redis_is_down_is_kept_and_validated_after_redi
     # Redis returns (same port, same data); the scheduler's sweep dispatches, the worker validates.
     restarted = EmbeddedServer(redis_spec(redis_dir, port=own_redis.spec.port)).start()
     own_redis.proc = restarted.proc
-    cron = _start(programs.scheduler(own_redis.url), _env(settings, own_redis.url), redis_dir / "cron.log")
+    cron = start_program(programs.scheduler(own_redis.url), program_env(settings, own_redis.url), redis_dir / "cron.log")
     try:
         deadline = time.monotonic() + 60
         while Report.objects.get(pk=report["id"]).validation_started_at is None:
@@ -125,6 +93,6 @@ def test_a_report_completed_while_redis_is_down_is_kept_and_validated_after_redi
                 pytest.fail(f"validation did not run within 60 s after Redis returned: {logs}")
             time.sleep(0.1)
     finally:
-        _stop(cron)
+        stop_program(cron)
     assert OutboxEntry.objects.get(pk=entry.pk).status is OutboxStatus.SENT
     assert worker[0].poll() is None, "the worker survived the outage"
