@@ -60,6 +60,8 @@ class AssignmentSchema(Schema):
     assigned_at = fields.DateTime()
     acknowledged_at = fields.DateTime(allow_none=True)
     reported_at = fields.DateTime(allow_none=True)
+    reported_late = fields.Boolean(metadata={"description": "the report came after submission was closed: "
+                                                            "kept, and it reopens nothing"})
 
 
 class TransitionSchema(Schema):

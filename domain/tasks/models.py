@@ -44,6 +44,7 @@ class Assignment(me.EmbeddedDocument):
     assigned_at = me.DateTimeField(required=True)
     acknowledged_at = me.DateTimeField()
     reported_at = me.DateTimeField()  # set by report intake (services.mark_reported)
+    reported_late = me.BooleanField(default=False)  # after submission closed: the supervisor sees it here
 
 
 class Transition(me.EmbeddedDocument):

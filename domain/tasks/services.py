@@ -229,7 +229,7 @@ def record_report(tx: storage.Tx, actor: Actor, task_id, inspector_id) -> Report
         return ReportMark(task, late, False)
     now = storage.utcnow()
     before = summary(task)
-    mine.reported_at = now
+    mine.reported_at, mine.reported_late = now, late
     if task.status is TaskStatus.PLANNED:
         task.record(at=now, actor=actor, to_status=TaskStatus.IN_PROGRESS)
     if task.status is TaskStatus.IN_PROGRESS and all(a.reported_at for a in task.assignments):

@@ -149,6 +149,10 @@ def test_a_report_after_review_is_kept_and_flagged_late(client, world):
     assert resp.get_json()["late"] is True and resp.get_json()["late_reasons"] == ["after-submission"]
     listed = client.get(f"{URL}?late=true", headers=world.headers("supervisor_east")).get_json()
     assert [r["id"] for r in listed["items"]] == [resp.get_json()["id"]]
+    # the supervisor's own task shows who reported late; the task stays reviewed
+    seen = client.get(f"/api/v1/tasks/{task.pk}", headers=world.headers("supervisor_east")).get_json()
+    assert seen["status"] == "reviewed"
+    assert [a["reported_late"] for a in seen["inspectors"]] == [True]
 
 
 def _submitted(client, world, **task_kwargs) -> str:
