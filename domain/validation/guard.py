@@ -7,6 +7,11 @@ overruns its time is ended with SIGKILL. Any failure comes back as a GuardFailur
 exception, and the next call gets a fresh child. One persistent child keeps the per-call
 overhead to a pipe round trip (~0.1 ms; measured in bench/bench_validation.py).
 
+A call can be started and collected later (``start_guarded``), so the caller does its own work
+(database round trips) while the child parses, and a generator function streams what it knows
+early (``GuardedCall.next_part``): the verdict job looks up reuse by the perceptual hashes while
+the child is still making the thumbnail.
+
 The default start method is ``fork``: an RQ work horse is itself forked, and a ``forkserver``
 started by its parent cannot be used from it (``os.waitpid`` on a process that is not its
 child), while a fork of the warm horse has every module imported already. The child runs only
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import faulthandler
+import inspect
 import multiprocessing as mp
 import os
 import resource
@@ -52,8 +58,12 @@ def _die_with_parent() -> None:
         pass
 
 
+PART, OK = "part", "ok"
+
+
 def _serve(conn, parent_end, memory_mb: int) -> None:
-    """The child's loop: receive (seq, fn, args, kwargs), answer (seq, status, payload)."""
+    """The child's loop: receive (seq, fn, args, kwargs), answer (seq, status, payload); a generator
+    function answers (seq, "part", item) for each item it yields before its (seq, "ok", result)."""
     parent_end.close()
     _die_with_parent()
     faulthandler.disable()  # a crash in a parser is reported by the parent, not as the parent's stack
@@ -70,6 +80,8 @@ def _serve(conn, parent_end, memory_mb: int) -> None:
             return
         try:
             result = fn(*args, **kwargs)
+            if inspect.isgenerator(result):
+                result = _stream(conn, seq, result)
         except MemoryError:
             conn.send((seq, MEMORY, ""))
             return  # a heap that hit the ceiling is not worth keeping
@@ -77,9 +89,19 @@ def _serve(conn, parent_end, memory_mb: int) -> None:
             conn.send((seq, ERROR, f"{type(exc).__name__}: {exc}"[:300]))
             continue
         try:
-            conn.send((seq, "ok", result))
+            conn.send((seq, OK, result))
         except Exception as exc:  # an answer that does not pickle
             conn.send((seq, ERROR, f"unpicklable result: {type(exc).__name__}"))
+
+
+def _stream(conn, seq: int, generator):
+    """Send each yielded item as a part; the generator's return value is the result."""
+    while True:
+        try:
+            item = next(generator)
+        except StopIteration as stop:
+            return stop.value
+        conn.send((seq, PART, item))
 
 
 class Guard:
@@ -115,41 +137,93 @@ class Guard:
         self.proc = self.conn = None
 
     def call(self, fn, args: tuple, kwargs: dict, timeout_s: float):
-        with self.lock:
-            return self._call(fn, args, kwargs, timeout_s)
+        with self.start(fn, args, kwargs, timeout_s) as call:
+            return call.result()
 
-    def _call(self, fn, args: tuple, kwargs: dict, timeout_s: float):
-        if self.proc is None or not self.proc.is_alive():
-            self.stop()
-            self._start()
-        self.seq += 1
-        seq = self.seq
+    def start(self, fn, args: tuple, kwargs: dict, timeout_s: float) -> "GuardedCall":
+        """Send the call and return at once; the guard is this call's until it is closed."""
+        self.lock.acquire()
         try:
-            self.conn.send((seq, fn, args, kwargs))
-        except (BrokenPipeError, OSError) as exc:
-            self.stop()
-            return GuardFailure(CRASH, f"child unreachable: {exc}")
-        deadline = time.monotonic() + timeout_s
+            if self.proc is None or not self.proc.is_alive():
+                self.stop()
+                self._start()
+            self.seq += 1
+            call = GuardedCall(self, self.seq, time.monotonic() + timeout_s, timeout_s)
+            try:
+                self.conn.send((self.seq, fn, args, kwargs))
+            except (BrokenPipeError, OSError) as exc:
+                self.stop()
+                call._finish(GuardFailure(CRASH, f"child unreachable: {exc}"))
+            return call
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _receive(self, seq: int, deadline: float, timeout_s: float):
+        """The next answer to call ``seq``: (PART, item), (OK, result), or (None, GuardFailure)."""
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self.conn.poll(remaining):
                 self.stop()
-                return GuardFailure(TIMEOUT, f"no answer within {timeout_s} s", timeout_s)
+                return None, GuardFailure(TIMEOUT, f"no answer within {timeout_s} s", timeout_s)
             try:
                 answer_seq, status, payload = self.conn.recv()
             except (EOFError, OSError):
                 self.proc.join(5)
                 code = self.proc.exitcode
                 self.stop()
-                return GuardFailure(CRASH, f"child exited with {code}")
+                return None, GuardFailure(CRASH, f"child exited with {code}")
             if answer_seq != seq:
                 continue  # a late answer to a call that already timed out
-            if status == "ok":
-                return payload
+            if status in (PART, OK):
+                return status, payload
             if status == MEMORY:
                 self.stop()
-                return GuardFailure(MEMORY, f"over the {self.memory_mb} MB limit", self.memory_mb)
-            return GuardFailure(ERROR, payload)
+                return None, GuardFailure(MEMORY, f"over the {self.memory_mb} MB limit", self.memory_mb)
+            return None, GuardFailure(ERROR, payload)
+
+
+class GuardedCall:
+    """A call running in the guarded child. ``next_part`` gives what a generator function yields,
+    in order; ``result`` its return value (or any function's), or a GuardFailure. One deadline
+    covers the whole call. Closing a call that is still running kills the child (it may be stuck),
+    so the next call starts clean; use it as a context manager."""
+
+    def __init__(self, guard: Guard, seq: int, deadline: float, timeout_s: float):
+        self.guard, self.seq, self.deadline, self.timeout_s = guard, seq, deadline, timeout_s
+        self.done = False
+        self._result = None
+
+    def _finish(self, result) -> None:
+        self.done, self._result = True, result
+        self.guard.lock.release()
+
+    def next_part(self):
+        """The next item the function yields; None once it has returned (or failed)."""
+        if self.done:
+            return None
+        status, payload = self.guard._receive(self.seq, self.deadline, self.timeout_s)
+        if status == PART:
+            return payload
+        self._finish(payload)
+        return None
+
+    def result(self):
+        """The function's result or a GuardFailure; parts not yet read are skipped."""
+        while not self.done:
+            self.next_part()
+        return self._result
+
+    def close(self) -> None:
+        if not self.done:
+            self.guard.stop()
+            self._finish(GuardFailure(ERROR, "abandoned by the caller"))
+
+    def __enter__(self) -> "GuardedCall":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 _guards: dict[tuple[int, str], Guard] = {}
@@ -178,6 +252,12 @@ def run_guarded(fn, *args, timeout_s: float, memory_mb: int, context: str = "for
     ``fn`` must be importable by name (a module-level function); its result must pickle.
     """
     return _guard(memory_mb, context).call(fn, args, kwargs, timeout_s)
+
+
+def start_guarded(fn, *args, timeout_s: float, memory_mb: int, context: str = "fork", **kwargs) -> GuardedCall:
+    """Start ``fn(*args, **kwargs)`` in the guarded child and return at once (see GuardedCall).
+    The process's guard is busy until the call is closed: close it, or use ``with``."""
+    return _guard(memory_mb, context).start(fn, args, kwargs, timeout_s)
 
 
 def shutdown() -> None:

@@ -32,3 +32,27 @@ def raises(path, **_):
 
 def pid(*_, **__):
     return os.getpid()
+
+
+def parts_then_result(n, **_):
+    """A reader that streams: yields 0..n-1, then returns its own pid."""
+    for i in range(n):
+        yield i
+    return os.getpid()
+
+
+def one_part_then_loop(path, **_):
+    """Sends its early part, then goes into the C-level loop."""
+    yield "early"
+    return backtrack(path)
+
+
+def hashes_then_crash(path, **_):
+    """Sends early hashes (made up: all zero bits), then dies the way a broken decoder does."""
+    import hashlib
+    from pathlib import Path
+
+    from domain.validation.facts import EarlyHashes
+
+    yield EarlyHashes(hashlib.sha256(Path(path).read_bytes()).hexdigest(), "0" * 16, "0" * 16)
+    segfault(path)

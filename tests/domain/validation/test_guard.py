@@ -7,7 +7,7 @@ import hashlib
 import os
 import time
 
-from domain.validation import GuardFailure, ValidationContext, judge, run_guarded
+from domain.validation import GuardFailure, ValidationContext, judge, run_guarded, start_guarded
 from domain.validation.facts import extract_facts_guarded
 
 from . import hostile
@@ -74,3 +74,30 @@ def test_the_historically_hostile_corpus_files_are_read_without_a_guard_failure(
                      "jpg/tests/35-empty.jpg"):
         facts = corpus_facts(relative)
         assert (facts.guard, facts.decode) == (None, "ok"), relative
+
+
+def test_a_started_call_streams_its_parts_in_order_then_its_result():
+    with start_guarded(hostile.parts_then_result, 3, timeout_s=5, memory_mb=256) as call:
+        parts = [call.next_part() for _ in range(3)]
+        assert call.next_part() is None  # the function returned
+        child = call.result()
+    assert parts == [0, 1, 2] and child != os.getpid()
+    assert run_guarded(hostile.parts_then_result, 2, timeout_s=5, memory_mb=256) == child  # parts skipped, same child
+
+
+def test_a_part_sent_before_a_hang_arrives_and_the_hang_is_still_cut_off():
+    started = time.monotonic()
+    with start_guarded(hostile.one_part_then_loop, "x", timeout_s=1.0, memory_mb=256) as call:
+        assert call.next_part() == "early"
+        failure = call.result()
+    assert isinstance(failure, GuardFailure) and failure.kind == "timeout"
+    assert 1.0 <= time.monotonic() - started < 5.0  # one deadline for the whole call
+
+
+def test_a_call_left_unfinished_is_stopped_and_the_next_call_gets_a_fresh_child():
+    first = run_guarded(hostile.pid, timeout_s=5, memory_mb=256)
+    with start_guarded(hostile.one_part_then_loop, "x", timeout_s=30, memory_mb=256) as call:
+        assert call.next_part() == "early"  # the caller gives up here (an error of its own, say)
+    started = time.monotonic()
+    second = run_guarded(hostile.pid, timeout_s=5, memory_mb=256)
+    assert second != first and time.monotonic() - started < 5.0
