@@ -11,7 +11,7 @@ from typing import Any, Callable, TypeVar
 
 import mongoengine as me
 from bson import ObjectId
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -104,15 +104,19 @@ class Tx:
         return entry
 
     def audit(self, actor, action: str, *, target_type: str, target_id: Any, chain: str,
-              target_unit: Any = None, before: dict | None = None, after: dict | None = None):
+              target_unit: Any = None, before: dict | None = None, after: dict | None = None,
+              expected_head=None):
         """Append an audit event to ``chain`` inside this transaction.
 
         Call it last: the chain head stays locked from here to the commit, and concurrent
-        writers to the same office chain conflict (and retry) on it."""
+        writers to the same office chain conflict (and retry) on it. ``expected_head``: the head
+        as audit.chain.peek_head read it before the transaction, which saves a round trip while
+        no other event came in between."""
         from .audit.chain import append_event
 
         return append_event(self, actor, action, target_type=target_type, target_id=target_id,
-                            chain=chain, target_unit=target_unit, before=before, after=after)
+                            chain=chain, target_unit=target_unit, before=before, after=after,
+                            expected=expected_head)
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after_commit.append(fn)
@@ -153,6 +157,14 @@ def atomic(fn: Callable[[Tx], T]) -> T:
             except Exception:  # the sweep will dispatch what the kick could not
                 pass
     return result
+
+
+def retry_transaction(reason: str) -> PyMongoError:
+    """An error to raise inside a transaction so that ``atomic`` runs it again on a fresh snapshot
+    (labelled as MongoDB labels a write conflict)."""
+    error = PyMongoError(reason)
+    error._add_error_label("TransientTransactionError")
+    return error
 
 
 def ensure_document(coll, doc_id, defaults: dict) -> None:

@@ -21,11 +21,10 @@ from typing import Mapping
 
 import mongoengine as me
 from pymongo import ReturnDocument
-from pymongo.errors import PyMongoError
 
 from ..config import get_settings
 from ..context import request_id
-from ..storage import ensure_document, utcnow
+from ..storage import ensure_document, retry_transaction, utcnow
 
 SYSTEM_CHAIN = "system"
 GENESIS = "0" * 64
@@ -121,9 +120,38 @@ def ensure_chain(chain: str) -> None:
     ensure_document(AuditHead._get_collection(), chain, {"seq": 0, "hash": GENESIS})
 
 
+@dataclass(frozen=True)
+class ChainHead:
+    """A chain's head as some committed state had it (``peek_head``)."""
+
+    chain: str
+    seq: int
+    hash: str
+
+
+def peek_head(chain: str) -> ChainHead | None:
+    """The chain's head as last committed, read outside any transaction and without its lock. An
+    append that expects it (``append_event(..., expected=...)``) spends one round trip instead of
+    two on the head inside its transaction; one that finds it moved on takes the lock as usual."""
+    doc = AuditHead._get_collection().find_one({"_id": chain})
+    return ChainHead(chain, doc["seq"], doc["hash"]) if doc else None
+
+
 def append_event(tx, actor, action: str, *, target_type: str, target_id, chain: str,
-                 target_unit=None, before: dict | None = None, after: dict | None = None) -> dict:
+                 target_unit=None, before: dict | None = None, after: dict | None = None,
+                 expected: ChainHead | None = None) -> dict:
+    """Link the event to the chain's head inside ``tx``. The head's update holds its lock to the
+    commit, so concurrent appenders to one chain conflict and retry, never fork it."""
     heads = AuditHead._get_collection()
+    if expected is not None and expected.chain == chain:
+        fields = _link(actor, action, chain, expected.seq, expected.hash, target_type, target_id, target_unit,
+                       before, after)
+        moved = heads.update_one({"_id": chain, "seq": expected.seq, "hash": expected.hash},
+                                 {"$set": {"seq": fields["seq"], "hash": fields["hash"]}}, session=tx.session)
+        if moved.matched_count == 1:
+            AuditEvent._get_collection().insert_one(dict(fields), session=tx.session)
+            return fields
+        # Another event was committed since the peek (this snapshot sees it): take the lock as usual.
     head = heads.find_one_and_update({"_id": chain}, {"$inc": {"seq": 1}}, session=tx.session,
                                      return_document=ReturnDocument.BEFORE)
     if head is None:
@@ -131,14 +159,22 @@ def append_event(tx, actor, action: str, *, target_type: str, target_id, chain: 
         # two first writers fail on a duplicate key instead of retrying.
         # Create it outside, then retry the whole transaction on a fresh snapshot that sees it.
         ensure_chain(chain)
-        retry = PyMongoError(f"audit chain head {chain} created; retrying")
-        retry._add_error_label("TransientTransactionError")
-        raise retry
+        raise retry_transaction(f"audit chain head {chain} created; retrying")
+    fields = _link(actor, action, chain, head["seq"], head["hash"], target_type, target_id, target_unit, before,
+                   after)
+    AuditEvent._get_collection().insert_one(dict(fields), session=tx.session)
+    heads.update_one({"_id": chain}, {"$set": {"hash": fields["hash"]}}, session=tx.session)
+    return fields
+
+
+def _link(actor, action: str, chain: str, head_seq: int, head_hash: str, target_type: str, target_id,
+          target_unit, before: dict | None, after: dict | None) -> dict:
+    """The stored event that follows the head (seq, hash), with its HMAC link."""
     rid = request_id.get()
     fields = {
         "chain": chain,
-        "seq": head["seq"] + 1,
-        "prev_hash": head["hash"],
+        "seq": head_seq + 1,
+        "prev_hash": head_hash,
         "at": utcnow(),
         "actor_id": str(actor.id) if actor.id else None,
         "actor_role": str(actor.role),
@@ -152,8 +188,6 @@ def append_event(tx, actor, action: str, *, target_type: str, target_id, chain: 
         "after": _jsonable(after),
     }
     fields["hash"] = link_hash(get_settings().audit_key(), fields)
-    AuditEvent._get_collection().insert_one(dict(fields), session=tx.session)
-    heads.update_one({"_id": chain}, {"$set": {"hash": fields["hash"]}}, session=tx.session)
     return fields
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from pymongo import ReturnDocument
-from pymongo.errors import PyMongoError
 
 from .. import storage
 from ..access import Actor, Permission
@@ -47,9 +46,7 @@ def next_seq(tx: storage.Tx) -> int:
         # Never upsert here (see ensure_sync_counter): create it outside, then retry the whole
         # transaction on a fresh snapshot that sees it.
         ensure_sync_counter()
-        retry = PyMongoError("task sync counter created; retrying")
-        retry._add_error_label("TransientTransactionError")
-        raise retry
+        raise storage.retry_transaction("task sync counter created; retrying")
     return int(doc["seq"])
 
 

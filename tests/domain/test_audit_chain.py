@@ -17,7 +17,7 @@ from domain import storage
 from domain.access import SYSTEM, Actor, Role
 from domain.audit import (SYSTEM_CHAIN, AuditEvent, AuditHead, export_heads, read_exported_heads, verify_all,
                           verify_chain)
-from domain.audit.chain import GENESIS
+from domain.audit.chain import GENESIS, peek_head
 from domain.config import set_settings
 from domain.errors import AuditChainBrokenError
 
@@ -69,8 +69,31 @@ def test_appended_events_link_into_a_chain_that_verifies():
     assert (report.ok, report.checked) == (True, 3)
 
 
-def _child_appends(uri, db, data_dir, key_file, chain, n, go, results):
-    """One writer process: its own client, the same chain as its siblings."""
+def test_an_append_expecting_the_head_it_peeked_links_like_any_other():
+    _append(2)
+    head = peek_head(CHAIN)
+    assert (head.seq, head.hash) == (2, _events().find_one({"chain": CHAIN, "seq": 2})["hash"])
+    [third] = _append(1, expected_head=head)
+    rows = list(_events().find({"chain": CHAIN}).sort("seq", 1))
+    assert [r["seq"] for r in rows] == [1, 2, 3] and rows[2]["prev_hash"] == head.hash
+    assert AuditHead._get_collection().find_one({"_id": CHAIN})["hash"] == third["hash"] == rows[2]["hash"]
+    assert verify_chain(CHAIN).ok
+
+
+def test_an_append_whose_peeked_head_moved_on_takes_the_lock_and_never_forks_the_chain():
+    _append(1)
+    stale = peek_head(CHAIN)
+    _append(1)  # another event since the peek
+    [third] = _append(1, expected_head=stale)
+    rows = list(_events().find({"chain": CHAIN}).sort("seq", 1))
+    assert [r["seq"] for r in rows] == [1, 2, 3]
+    assert [r["prev_hash"] for r in rows] == [GENESIS, rows[0]["hash"], rows[1]["hash"]]
+    assert third["prev_hash"] != stale.hash and verify_chain(CHAIN).ok
+
+
+def _child_appends(uri, db, data_dir, key_file, chain, n, go, results, peek=False):
+    """One writer process: its own client, the same chain as its siblings. ``peek``: each append
+    expects the head it read before its transaction (the verdict job's way), often stale here."""
     from domain import storage as st
     from domain.access import SYSTEM as system
     from domain.config import Settings as S, set_settings as set_s
@@ -82,27 +105,31 @@ def _child_appends(uri, db, data_dir, key_file, chain, n, go, results):
 
     attempts = 0
 
-    def write(tx, i):
+    from domain.audit.chain import peek_head
+
+    def write(tx, i, head):
         nonlocal attempts
         attempts += 1
         tx.audit(system, "test.append", target_type="probe", target_id=f"{mp.current_process().name}-{i}",
-                 chain=chain, after={"i": i})
+                 chain=chain, after={"i": i}, expected_head=head)
 
     go.wait(30)
     started = time.perf_counter()
     for i in range(n):
-        st.atomic(lambda tx: write(tx, i))
+        head = peek_head(chain) if peek else None
+        st.atomic(lambda tx: write(tx, i, head))
     results.put({"attempts": attempts, "seconds": time.perf_counter() - started})
 
 
-def test_concurrent_appends_from_several_processes_leave_no_gap_and_no_fork(settings):
+@pytest.mark.parametrize("peek", [False, True], ids=["locking", "expecting-a-peeked-head"])
+def test_concurrent_appends_from_several_processes_leave_no_gap_and_no_fork(settings, peek):
     # No head yet: the writers also race to create the chain.
     procs, per_proc = 4, 25
     ctx = mp.get_context("spawn")
     go, results = ctx.Event(), ctx.Queue()
     workers = [ctx.Process(target=_child_appends, name=f"w{k}",
                            args=(settings.mongodb_uri, settings.mongodb_db, str(settings.data_dir),
-                                 str(settings.resolved_audit_key_file), CHAIN, per_proc, go, results))
+                                 str(settings.resolved_audit_key_file), CHAIN, per_proc, go, results, peek))
                for k in range(procs)]
     for w in workers:
         w.start()
