@@ -45,6 +45,15 @@ def evidence_by_id(evidence_id) -> Evidence | None:
     return Evidence.objects(pk=key).first() if key else None
 
 
+def evidence_blob(evidence_id) -> dict | None:
+    """The stored file's name (SHA-256) and judgement state of a photo: the verdict job's first read,
+    small so the guarded read of the file starts early. The system's read, unscoped."""
+    key = oid(evidence_id)
+    if key is None:
+        return None
+    return Evidence._get_collection().find_one({"_id": key}, {"sha256": 1, "validated_at": 1, "validator_version": 1})
+
+
 # What the verdict job needs of the photo's report, task and office: projected on the server.
 _VERDICT_LOOKUPS = (("reports", "report", "_report", {"fixes": 1}),
                     ("tasks", "task", "_task", {"site": 1, "starts_at": 1, "ends_at": 1}),

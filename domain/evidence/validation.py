@@ -9,25 +9,31 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
+
+from pymongo.errors import DuplicateKeyError
 
 from .. import storage
 from ..access import SYSTEM, Actor, Permission
+from ..audit.chain import ChainHead, peek_head
 from ..errors import (
     ConcurrentModificationError,
     EvidenceNotFoundError,
     ReportNotFoundError,
 )
-from ..outbox import OutboxEntry
 from ..reports import Evidence, Report, ReportStatus
 from ..reports import queries as report_queries
 from ..tasks import Task
 from ..units.models import Unit
 from ..validation import (
+    DEFAULT_THRESHOLDS,
     DeviceFix,
     GuardFailure,
+    PhotoAssessment,
+    PhotoFingerprint,
+    PhotoReading,
     Site,
     ValidationContext,
-    assess_photo,
     make_preview,
     record_fingerprint,
     run_guarded,
@@ -81,88 +87,150 @@ def _keep_blob(store, data: bytes) -> str:
     return store.put_stream(io.BytesIO(data), max_bytes=len(data)).sha256
 
 
-def _preview_queued(tx, evidence_id) -> bool:
-    """One preview job per photo: a forced re-judgement does not queue another while one is on record
-    (sent entries are kept 30 days; a preview still missing after that is queued again)."""
-    return tx.collection(OutboxEntry).find_one({"job": PREVIEW_JOB, "args": [str(evidence_id)]}, {"_id": 1},
-                                               session=tx.session) is not None
-
-
-def _prior(record: Evidence) -> tuple[bool, dict | None]:
-    """(never judged, the audit event's ``before``) of the record as read."""
+def _before(record: Evidence) -> dict | None:
+    """The audit event's ``before``: the judgement the record holds as read (None if never judged)."""
     if record.validated_at is None:
-        return True, None
-    return False, {"outcome": record.outcome, "validator_version": record.validator_version,
-                   "facts_digest": record.facts_digest}
+        return None
+    return {"outcome": record.outcome, "validator_version": record.validator_version,
+            "facts_digest": record.facts_digest}
 
 
-def _judged_already(record: Evidence, force: bool) -> bool:
-    return not force and record.validated_at is not None and record.validator_version == validator_version()
+def _judged_already(record, force: bool) -> bool:
+    """``record``: an Evidence or the raw document queries.evidence_blob reads."""
+    get = record.get if isinstance(record, dict) else lambda name: getattr(record, name)
+    return not force and get("validated_at") is not None and get("validator_version") == validator_version()
 
 
 def validate_evidence(actor: Actor = SYSTEM, evidence_id=None, *, force: bool = False) -> dict:
-    """Judge one photo and keep the result: facts, verdict, validator version, thumbnail, fingerprint,
-    the custody event ``evidence.validate`` and, the first time, its preview job (queue ``low``).
+    """Judge one photo and keep the result: facts, verdict, validator version, thumbnail, fingerprint
+    and the custody event ``evidence.validate`` (its preview is a job of its own, queued with this one).
     A photo judged by this validator version already is left as it is (its stored result is
     returned) unless ``force``. Expected outcomes (unreadable, hostile, off-site) are verdicts, not errors.
 
-    Round trips are the cost here (docs/validation.md "Measurements"): one read for the photo, its
-    report, task and office; the reuse lookups; a transaction that writes without reading back what
-    it read before the image work (the save is conditional on the revision read then).
+    The guarded child reads the file while this process does its round trips (docs/validation.md
+    "Measurements"): the file's name is read first, so the child starts at once; the photo with its
+    report, task and office and the exact-reuse lookup go beside the decode, the near-duplicate
+    lookup beside the thumbnail. The transaction starts once the hashes are in (a snapshot held
+    across the decode would conflict with every other write to the office's audit chain meanwhile).
 
     Who: the system (EVIDENCE_VALIDATE). Raises Forbidden, EvidenceNotFoundError."""
     actor.require(Permission.EVIDENCE_VALIDATE)
-    loaded = queries.evidence_for_verdict(evidence_id)
-    if loaded is None:
+    blob = queries.evidence_blob(evidence_id)
+    if blob is None:
         raise EvidenceNotFoundError(id=str(evidence_id))
-    record, report, task, office = loaded
-    if _judged_already(record, force):
-        return validation_result(record, judged=False)
+    if _judged_already(blob, force):
+        return validation_result(_evidence(evidence_id), judged=False)
     store = blob_store()
-    assessment = assess_photo(store.path(record.sha256), _context(record, report, task, office))
-    facts, verdict = assessment.facts, assessment.verdict
-    thumbnail = _keep_blob(store, facts.thumbnail) if facts.thumbnail else None
-    fingerprint = assessment.fingerprint(evidence_id=str(record.pk), report_id=str(record.report),
-                                         task_id=str(record.task))
-    as_read = _prior(record)  # taken now: a retried attempt finds ``record`` changed by the one before
+    with PhotoReading(store.path(blob["sha256"]), max_pixels=DEFAULT_THRESHOLDS.max_pixels) as reading:
+        loaded = queries.evidence_for_verdict(evidence_id)
+        if loaded is None:
+            raise EvidenceNotFoundError(id=str(evidence_id))
+        record, report, task, office = loaded
+        if _judged_already(record, force):  # another run finished in between
+            return validation_result(record, judged=False)
+        context = _context(record, report, task, office)
+        reading.with_pixel_cap(context.thresholds.max_pixels)
+        assessment = PhotoAssessment(reading, context, sha256=record.sha256, evidence_id=str(record.pk),
+                                     task_id=str(record.task))
+        assessment.exact_matches()
+        head = peek_head(_chain(record))
+        fingerprint = assessment.fingerprint()  # waits for the child's hashes; the near-duplicate lookup
+        judging = _Judging(actor, record, assessment, fingerprint, head, store, force)
+        saved, judged = storage.atomic(judging.save)
+    if judged and judging.thumbnail and not store.exists(judging.thumbnail):
+        _keep_blob(store, assessment.result().facts.thumbnail)  # dropped before the commit: the record names it
+    return validation_result(saved, judged=judged)
 
-    def save(tx: storage.Tx, current: Evidence, prior: tuple[bool, dict | None]) -> tuple[Evidence, bool]:
-        first, before = prior
-        current.facts, current.facts_digest = facts.to_dict(), facts.digest
+
+class _Judging:
+    """The verdict job's transaction, run again by ``atomic`` after a conflict: the judgement is
+    computed once (PhotoAssessment), the record to save is read again when it changed meanwhile."""
+
+    def __init__(self, actor: Actor, record: Evidence, assessment: PhotoAssessment, early: PhotoFingerprint,
+                 head: ChainHead | None, store, force: bool):
+        self.actor, self.assessment, self.early, self.head = actor, assessment, early, head
+        self.store, self.force = store, force
+        self.record: Evidence | None = record  # the copy read before the transaction; None once stale
+        self.evidence_id = record.pk
+        self.thumbnail: str | None = None
+        self._thumbnail_write: _BlobWrite | None = None
+
+    def _current(self, tx: storage.Tx) -> Evidence | None:
+        if self.record is not None:
+            return self.record
+        current = queries.evidence_in_tx(tx, self.evidence_id)
+        if current is None:
+            raise EvidenceNotFoundError(id=str(self.evidence_id))
+        return None if _judged_already(current, self.force) else current
+
+    def save(self, tx: storage.Tx) -> tuple[Evidence, bool]:
+        current = self._current(tx)
+        if current is None:  # a concurrent run of the same job got there first
+            return queries.evidence_in_tx(tx, self.evidence_id), False
+        before = _before(current)
+        try:
+            record_fingerprint(tx, self.early, first=before is None)
+        except DuplicateKeyError:  # another run judged it since it was read
+            self.record = None
+            raise storage.retry_transaction(f"evidence {current.pk} judged meanwhile") from None
+        judged = self.assessment.result()  # waits for the facts
+        facts, verdict = judged.facts, judged.verdict
+        if (facts.sha256, facts.phash, facts.dhash) != (self.early.sha256, self.early.phash, self.early.dhash):
+            # The read failed after its hashes: the facts say what is kept.
+            record_fingerprint(tx, judged.fingerprint(**self.assessment.ids))
+        thumbnail = self._thumbnail(facts.thumbnail)
+        current.facts, current.facts_digest = facts.to_dict(), verdict.facts_digest
         current.verdict, current.outcome = verdict.to_dict(), str(verdict.outcome)
         current.validator_version, current.validated_at = verdict.validator_version, storage.utcnow()
-        current.thumbnail_sha256 = thumbnail
-        tx.save(current)  # conditional on the revision ``current`` was read at
-        record_fingerprint(tx, fingerprint)
-        # Every judgement that set validated_at queued the preview in its own transaction: a photo never
-        # judged has none on record, so only a re-judgement without a preview asks the outbox.
-        if current.preview_sha256 is None and (first or not _preview_queued(tx, current.pk)):
-            tx.enqueue(PREVIEW_JOB, str(current.pk), queue=LOW_QUEUE)
-        tx.audit(actor, "evidence.validate", target_type="evidence", target_id=current.pk, chain=_chain(current),
-                 target_unit=current.target_unit, before=before,
-                 after={"report": str(current.report), "sha256": current.sha256, "facts_digest": facts.digest,
+        current.thumbnail_sha256 = self.thumbnail = thumbnail.sha256 if thumbnail else None
+        try:
+            tx.save(current)  # conditional on the revision ``current`` was read at
+        except ConcurrentModificationError:
+            self.record = None  # changed since it was read: read it again on a fresh snapshot
+            raise storage.retry_transaction(f"evidence {current.pk} changed while it was judged") from None
+        tx.audit(self.actor, "evidence.validate", target_type="evidence", target_id=current.pk,
+                 chain=_chain(current), target_unit=current.target_unit, before=before,
+                 after={"report": str(current.report), "sha256": current.sha256, "facts_digest": verdict.facts_digest,
                         "validator_version": verdict.validator_version, "outcome": str(verdict.outcome),
-                        "codes": verdict.codes, "thumbnail_sha256": thumbnail})
+                        "codes": verdict.codes, "thumbnail_sha256": self.thumbnail}, expected_head=self.head)
+        if thumbnail:
+            thumbnail.wait()  # on disk before the commit that names it
         return current, True
 
-    def work(tx: storage.Tx):
-        # Unchanged since the read above (the usual case): save that copy without reading it again; the
-        # save matches only the revision read then. Changed meanwhile: read it here and decide again.
-        try:
-            return save(tx, record, as_read)
-        except ConcurrentModificationError:
-            pass
-        current = queries.evidence_in_tx(tx, record.pk)
-        if current is None:
-            raise EvidenceNotFoundError(id=str(evidence_id))
-        if _judged_already(current, force):
-            return current, False  # a concurrent run of the same job got there first
-        return save(tx, current, _prior(current))
+    def _thumbnail(self, data: bytes | None) -> "_BlobWrite | None":
+        if data and self._thumbnail_write is None:  # once: a retried attempt has the same facts
+            self._thumbnail_write = _BlobWrite(self.store, data)
+        return self._thumbnail_write
 
-    saved, judged = storage.atomic(work)
-    if thumbnail and not store.exists(thumbnail):
-        _keep_blob(store, facts.thumbnail)  # dropped between storing and the commit: the record names it now
-    return validation_result(saved, judged=judged)
+
+class _BlobWrite:
+    """A working copy written to the blob store on its own thread (file I/O and fsync release the
+    GIL) while the transaction's round trips go on; ``wait`` before the commit that names it."""
+
+    def __init__(self, store, data: bytes):
+        self.store, self.data = store, data
+        self.sha256 = hashlib.sha256(data).hexdigest()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, name="blob-write", daemon=True)
+        self._thread.start()
+
+    def _write(self) -> None:
+        try:
+            _keep_blob(self.store, self.data)
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread by wait()
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def _evidence(evidence_id) -> Evidence:
+    record = queries.evidence_by_id(evidence_id)
+    if record is None:
+        raise EvidenceNotFoundError(id=str(evidence_id))
+    return record
 
 
 def make_evidence_preview(actor: Actor = SYSTEM, evidence_id=None) -> dict:
@@ -204,8 +272,9 @@ def make_evidence_preview(actor: Actor = SYSTEM, evidence_id=None) -> dict:
 
 
 def validate_report(actor: Actor = SYSTEM, report_id=None) -> dict:
-    """The report job: once a report is received, queue one verdict job per photo, together with the
-    mark that validation began and its audit event (one transaction). A second run queues nothing.
+    """The report job: once a report is received, queue one verdict job per photo (queue ``default``)
+    and one preview job (queue ``low``), together with the mark that validation began and its audit
+    event (one transaction). A second run queues nothing.
     Who: the system (REPORT_VALIDATE). Raises Forbidden, ReportNotFoundError."""
     actor.require(Permission.REPORT_VALIDATE)
 
@@ -219,6 +288,7 @@ def validate_report(actor: Actor = SYSTEM, report_id=None) -> dict:
                                                                     session=tx.session).sort("_id", 1)]
         for evidence_id in ids:
             tx.enqueue(VALIDATE_PHOTO_JOB, evidence_id)
+            tx.enqueue(PREVIEW_JOB, evidence_id, queue=LOW_QUEUE)  # independent of the verdict: never waits for it
         report.validation_started_at = storage.utcnow()
         tx.save(report)
         tx.audit(actor, "report.validation-start", target_type="report", target_id=report.pk,

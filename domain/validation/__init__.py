@@ -6,9 +6,9 @@ near_duplicates.py holds the reuse lookups; working_copies.py the thumbnail and 
 """
 from __future__ import annotations
 
-from .assess import Assessment, assess_photo  # noqa: F401
+from .assess import Assessment, PhotoAssessment, PhotoReading, assess_photo  # noqa: F401
 from .facts import FACTS_VERSION, Facts, extract_facts, extract_facts_guarded  # noqa: F401
-from .guard import GuardFailure, run_guarded  # noqa: F401
+from .guard import GuardFailure, run_guarded, start_guarded  # noqa: F401
 from .near_duplicates import (PhotoFingerprint, find_exact_reuse, find_near_duplicates,  # noqa: F401
                               fingerprint_of, lookup_reuse, record_fingerprint)
 from .reasons import CODES, Outcome, Reason  # noqa: F401

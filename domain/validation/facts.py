@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields
@@ -112,43 +113,104 @@ def _sniffed_format(head: bytes) -> str | None:
     return _SNIFFED.get(detect(head))
 
 
+@dataclass(frozen=True)
+class EarlyHashes:
+    """What the reuse lookups need, sent by the reader as soon as it knows it (before the thumbnail,
+    the embedded thumbnail and C2PA), so the caller's lookups run while the reader finishes."""
+
+    sha256: str
+    phash: str
+    dhash: str
+
+
 def extract_facts(path, *, max_pixels: int | None = None, trust_anchors_pem: str | None = None) -> Facts:
     """Read the photo at ``path`` (unguarded: call it through ``extract_facts_guarded``)."""
+    reading = read_facts(path, max_pixels=max_pixels, trust_anchors_pem=trust_anchors_pem)
+    while True:
+        try:
+            next(reading)
+        except StopIteration as done:
+            return done.value
+
+
+def read_facts(path, *, max_pixels: int | None = None, trust_anchors_pem: str | None = None):
+    """``extract_facts`` as a generator: yields one EarlyHashes once the hashes are known (not for a
+    photo that does not decode), returns the Facts. The guard streams the yield to the caller, who
+    looks up reuse while the rest (thumbnail, metadata, embedded thumbnail, C2PA) is read here.
+
+    The SHA-256 is computed on a thread beside the decode: hashlib and Pillow's decoder both release
+    the GIL, so it costs the hashes nothing. Nothing that runs Python for long goes on that thread:
+    the decode needs the GIL back between its steps, and a waiting thread can wait 5 ms for it."""
     max_pixels = max_pixels or DEFAULT_THRESHOLDS.max_pixels
     clock = _Stopwatch()
     data = Path(path).read_bytes()
-    facts = Facts(sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
-    clock.lap("read_sha256")
+    sha256 = _Sha256(data)
     configure_pillow(max_pixels)
-    with warnings.catch_warnings():
-        # Pillow warns between 1x and 2x its pixel limit and raises beyond: make both a refusal.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data))
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            facts.format, facts.decode, facts.decode_detail = _sniffed_format(data[:8192]), TOO_MANY_PIXELS, str(exc)[:200]
-            facts.width, facts.height = _declared_size(data) or (None, None)
-            return facts
-        except Exception as exc:
-            facts.format, facts.decode, facts.decode_detail = _sniffed_format(data[:8192]), UNREADABLE, str(exc)[:200]
-            return facts
-        with image:
-            facts.format = "JPEG" if image.format == "MPO" else image.format  # MPO: a JPEG with extra frames
-            facts.width, facts.height = image.size
-            meta = read_metadata(image, data)
-            for name in ("exif_present", "orientation", "capture_local", "capture_offset", "gps_time_utc", "gps_lat",
-                         "gps_lon", "gps_alt", "gps_hpe", "make", "model", "software", "readers", "doubts"):
-                setattr(facts, name, getattr(meta, name))
-            clock.lap("exif")
-            if facts.width * facts.height > max_pixels:
-                facts.decode, facts.decode_detail = TOO_MANY_PIXELS, f"{facts.width}x{facts.height}"
-            elif facts.format in DECODABLE:
-                _decode(image, facts, meta.thumbnail, clock)
-    if facts.format in DECODABLE:
-        facts.c2pa = check_c2pa(data, facts.format, trust_anchors_pem=trust_anchors_pem).to_dict()
-        clock.lap("c2pa")
-    facts.timings = clock.laps
+    facts = Facts(sha256="", size_bytes=len(data))
+    clock.lap("read")
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns between 1x and 2x its pixel limit and raises beyond: make both a refusal.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            try:
+                image = Image.open(io.BytesIO(data))
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+                facts.format, facts.decode, facts.decode_detail = _sniffed_format(data[:8192]), TOO_MANY_PIXELS, str(exc)[:200]
+                facts.width, facts.height = _declared_size(data) or (None, None)
+                return facts
+            except Exception as exc:
+                facts.format, facts.decode, facts.decode_detail = _sniffed_format(data[:8192]), UNREADABLE, str(exc)[:200]
+                return facts
+            with image:
+                facts.format = "JPEG" if image.format == "MPO" else image.format  # MPO: a JPEG with extra frames
+                facts.width, facts.height = image.size
+                decoded = None
+                if facts.width * facts.height > max_pixels:
+                    facts.decode, facts.decode_detail = TOO_MANY_PIXELS, f"{facts.width}x{facts.height}"
+                elif facts.format in DECODABLE:
+                    decoded = _decode(image, facts, clock, len(data))
+                if decoded is not None:
+                    facts.sha256 = sha256.hexdigest()
+                    yield EarlyHashes(facts.sha256, facts.phash, facts.dhash)
+                    facts.thumbnail = thumbnail_from_upright(decoded[1])
+                    facts.decode = OK
+                    clock.lap("thumbnail")
+                meta = read_metadata(image, data)
+                for name in _METADATA_FIELDS:
+                    setattr(facts, name, getattr(meta, name))
+                clock.lap("exif")
+                if decoded is not None and meta.thumbnail:
+                    facts.thumbnail_distance = _thumbnail_distance(meta.thumbnail, facts, *decoded)
+                    clock.lap("embedded_thumbnail")
+        if facts.format in DECODABLE:
+            facts.c2pa = check_c2pa(data, facts.format, trust_anchors_pem=trust_anchors_pem).to_dict()
+            clock.lap("c2pa")
+    finally:
+        facts.sha256 = facts.sha256 or sha256.hexdigest()
+        facts.timings = clock.laps
     return facts
+
+
+_METADATA_FIELDS = ("exif_present", "orientation", "capture_local", "capture_offset", "gps_time_utc", "gps_lat",
+                    "gps_lon", "gps_alt", "gps_hpe", "make", "model", "software", "readers", "doubts")
+
+
+class _Sha256:
+    """SHA-256 of a buffer on its own thread (hashlib releases the GIL for large buffers)."""
+
+    def __init__(self, data: bytes):
+        self._digest: str | None = None
+        self._thread = threading.Thread(target=self._run, args=(data,), name="sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self, data: bytes) -> None:
+        self._digest = hashlib.sha256(data).hexdigest()
+
+    def hexdigest(self) -> str:
+        self._thread.join()
+        if self._digest is None:
+            raise MemoryError("SHA-256 of the photo failed")  # the thread could not allocate
+        return self._digest
 
 
 def _declared_size(data: bytes) -> tuple[int, int] | None:
@@ -166,19 +228,24 @@ def _declared_size(data: bytes) -> tuple[int, int] | None:
         return None
 
 
-def _decode(image: Image.Image, facts: Facts, embedded_thumbnail: bytes | None, clock: "_Stopwatch") -> None:
+def _decode(image: Image.Image, facts: Facts, clock: "_Stopwatch", size_bytes: int):
+    """Decode (a 1/8 draft for JPEG) and hash: (the image as stored, upright, pHash, dHash), or None
+    with ``facts.decode`` saying why."""
     if image.format in ("JPEG", "MPO"):
         image.draft("RGB", draft_size(*image.size, THUMBNAIL_LONG_SIDE))
+    # The whole file to the decoder in one call (the bytes are in memory anyway): Pillow feeds it 64 KB
+    # at a time and takes the GIL back between blocks, where the thread reading beside would hold it.
+    image.decodermaxblock = max(image.decodermaxblock, size_bytes)
     try:
         image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         facts.decode, facts.decode_detail = TOO_MANY_PIXELS, str(exc)[:200]
-        return
+        return None
     except Exception as exc:  # OSError "image file is truncated", broken Huffman tables, libheif errors
         text = str(exc)
         facts.decode = TRUNCATED if "truncated" in text.lower() else UNREADABLE
         facts.decode_detail = text[:200]
-        return
+        return None
     raw = image
     factor = max(raw.size) // HASH_LONG_SIDE
     if factor >= 2:  # a full decode (HEIC, PNG): a box reduction, ~6 ms for 12 MP against ~30 for a resize
@@ -192,20 +259,14 @@ def _decode(image: Image.Image, facts: Facts, embedded_thumbnail: bytes | None, 
     phash, dhash = hashes.phash(grey), hashes.dhash(grey)
     facts.phash, facts.dhash = hashes.to_hex(phash), hashes.to_hex(dhash)
     clock.lap("hashes")
-    facts.thumbnail = thumbnail_from_upright(up)
-    clock.lap("thumbnail")
-    facts.decode = OK
-    if embedded_thumbnail:
-        # Thumbnails are stored unrotated, like the pixels: compare with the image as stored.
-        as_stored = (phash, dhash) if up.size == raw.size and (facts.orientation or 1) == 1 else None
-        facts.thumbnail_distance = _thumbnail_distance(embedded_thumbnail, raw, as_stored)
-        clock.lap("embedded_thumbnail")
+    return raw, up, phash, dhash
 
 
-def _thumbnail_distance(embedded: bytes, raw: Image.Image, as_stored: tuple[int, int] | None) -> int | None:
-    """How far the embedded thumbnail is from the image, both as stored (thumbnails are not
-    rotated). Letterboxed thumbnails (Canon pads 16:9 to 160x120) are cropped to the image's
-    aspect first. None when the thumbnail does not decode."""
+def _thumbnail_distance(embedded: bytes, facts: Facts, raw: Image.Image, up: Image.Image, phash: int,
+                        dhash: int) -> int | None:
+    """How far the embedded thumbnail is from the image, both as stored (thumbnails are not rotated):
+    the smaller of the pHash and dHash distances. Letterboxed thumbnails (Canon pads 16:9 to 160x120)
+    are cropped to the image's aspect first. None when the thumbnail does not decode."""
     try:
         with Image.open(io.BytesIO(embedded)) as thumb:
             if thumb.format == "JPEG":
@@ -225,7 +286,9 @@ def _thumbnail_distance(embedded: bytes, raw: Image.Image, as_stored: tuple[int,
             else:
                 keep = round(tw / target)
                 thumb = thumb.crop((0, (th - keep) // 2, tw, (th - keep) // 2 + keep))
-    if as_stored is None:
+    if up.size == raw.size and (facts.orientation or 1) == 1:
+        as_stored = phash, dhash
+    else:
         base = hashes.grey(raw)
         as_stored = hashes.phash(base), hashes.dhash(base)
     tgrey = hashes.grey(thumb)

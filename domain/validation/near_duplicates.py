@@ -96,14 +96,19 @@ def fingerprint_of(facts, *, evidence_id: str, report_id: str, task_id: str | No
                             phash=facts.phash, dhash=facts.dhash, lookup_keys=lookup_keys(facts.sha256, facts.phash))
 
 
-def record_fingerprint(tx, fingerprint: PhotoFingerprint) -> None:
+def record_fingerprint(tx, fingerprint: PhotoFingerprint, *, first: bool = False) -> None:
     """Store the fingerprint inside the caller's transaction (the one that saves the verdict).
-    Judging the same evidence again replaces its fingerprint, so re-validation is idempotent."""
+    Judging the same evidence again replaces its fingerprint, so re-validation is idempotent.
+    ``first``: the photo was never judged, so it has none yet (a plain insert; the unique index
+    on evidence_id refuses a second)."""
     fingerprint.validate()
     son = fingerprint.to_mongo().to_dict()
     son.pop("_id", None)
-    tx.collection(PhotoFingerprint).replace_one({"evidence_id": fingerprint.evidence_id}, son, upsert=True,
-                                                session=tx.session)
+    if first:
+        tx.collection(PhotoFingerprint).insert_one(son, session=tx.session)
+    else:
+        tx.collection(PhotoFingerprint).replace_one({"evidence_id": fingerprint.evidence_id}, son, upsert=True,
+                                                    session=tx.session)
 
 
 _PROJECTION = {"evidence_id": 1, "report_id": 1, "sha256": 1, "phash": 1, "dhash": 1, "_id": 0}
@@ -147,11 +152,11 @@ def find_exact_reuse(sha256: str, *, report_id: str, limit: int = 5) -> list[Reu
 
 
 def find_near_duplicates(phash: str, dhash: str | None, *, report_id: str,
-                         thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[ReuseMatch]:
+                         thresholds: Thresholds = DEFAULT_THRESHOLDS, skip=frozenset()) -> list[ReuseMatch]:
     """Photos of other reports whose pHash is within ``near_duplicate_distance`` bits and whose
-    dHash confirms it, nearest first."""
+    dHash confirms it, nearest first; ``skip`` names photos already matched exactly."""
     return _near(_candidates(probe_keys_by_band(phash, thresholds.near_duplicate_distance), report_id), phash, dhash,
-                 thresholds)
+                 thresholds, skip)
 
 
 def lookup_reuse(facts, *, report_id: str, thresholds: Thresholds = DEFAULT_THRESHOLDS):

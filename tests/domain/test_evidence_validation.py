@@ -11,7 +11,7 @@ from domain.audit import AuditEvent
 from domain.errors import EvidenceNotFoundError, EvidenceOverrideInvalidError, Forbidden
 from domain.evidence import blob_store, summary, validation
 from domain.outbox import OutboxEntry
-from domain.reports import Report
+from domain.reports import Evidence, Report
 from domain.validation import PhotoFingerprint
 from domain.validation import verdict as verdicts
 from tests.factories.evidence import corpus_task, evidence_of, received_report
@@ -28,12 +28,13 @@ def _photo_jobs(evidence_id):
     return OutboxEntry.objects(job=validation.VALIDATE_PHOTO_JOB, args=[str(evidence_id)])
 
 
-def test_the_report_job_queues_one_verdict_job_per_photo_once(report):
+def test_the_report_job_queues_one_verdict_job_and_one_preview_job_per_photo_once(report):
     first = validation.validate_report(SYSTEM, report.pk)
     again = validation.validate_report(SYSTEM, report.pk)
     assert (first["queued"], again["queued"]) == (3, 0)
-    assert sorted(e.args[0] for e in OutboxEntry.objects(job=validation.VALIDATE_PHOTO_JOB)) == \
-        sorted(str(e.pk) for e in evidence_of(report.pk).values())
+    photo_ids = sorted(str(e.pk) for e in evidence_of(report.pk).values())
+    assert sorted(e.args[0] for e in OutboxEntry.objects(job=validation.VALIDATE_PHOTO_JOB, queue="default")) == photo_ids
+    assert sorted(e.args[0] for e in OutboxEntry.objects(job=validation.PREVIEW_JOB, queue="low")) == photo_ids
     assert Report.objects.get(pk=report.pk).validation_started_at is not None
 
 
@@ -50,8 +51,7 @@ def test_a_photo_is_judged_against_its_task_and_kept_with_its_thumbnail_and_cust
     event = AuditEvent.objects.get(action="evidence.validate", target_id=str(gps.pk))
     assert event.chain == str(gps.office) and event.after["facts_digest"] == gps.facts_digest
     assert event.after["validator_version"] == verdicts.VALIDATOR_VERSION
-    [preview_job] = OutboxEntry.objects(job=validation.PREVIEW_JOB)
-    assert preview_job.queue == "low" and preview_job.args == [str(gps.pk)]
+    assert OutboxEntry.objects(job=validation.PREVIEW_JOB).count() == 0  # queued by the report job, beside this one
 
     validation.validate_evidence(SYSTEM, photos["blue"].pk)
     blue = evidence_of(report.pk)["blue"]
@@ -67,7 +67,6 @@ def test_validating_twice_gives_the_same_facts_and_verdict_without_duplicates(re
     assert first["facts_digest"] == again["facts_digest"] == forced["facts_digest"]
     assert first["outcome"] == forced["outcome"]
     assert PhotoFingerprint.objects(evidence_id=str(gps.pk)).count() == 1
-    assert OutboxEntry.objects(job=validation.PREVIEW_JOB).count() == 1
     assert AuditEvent.objects(action="evidence.validate", target_id=str(gps.pk)).count() == 2
 
 
@@ -159,3 +158,63 @@ def test_an_office_s_thresholds_change_its_verdicts(world, report):
     validation.validate_evidence(SYSTEM, gps.pk)
     codes = {r["code"] for r in evidence_of(report.pk)["gps"].verdict["reasons"]}
     assert "edit.transfer-software" not in codes and "location.inside-geofence" in codes
+
+
+@pytest.mark.parametrize("cap, decode", [(100_000, "too-many-pixels"), (150_000_000, "ok")])
+def test_an_office_s_own_pixel_cap_is_the_one_the_photo_is_read_under(world, report, cap, decode):
+    # The read starts under the default cap before the office is loaded; another cap reads again.
+    from domain.units.services import update_unit
+
+    update_unit(SYSTEM, world.id("office_east"), validation_thresholds={"max_pixels": cap})
+    gps = evidence_of(report.pk)["gps"]  # 640x480 = 307,200 pixels
+    validation.validate_evidence(SYSTEM, gps.pk)
+    stored = evidence_of(report.pk)["gps"]
+    assert stored.facts["decode"] == decode
+    assert ("file.too-many-pixels" in {r["code"] for r in stored.verdict["reasons"]}) == (decode != "ok")
+
+
+def _meanwhile(monkeypatch, change):
+    """Run ``change`` after the verdict job read the photo and before its transaction (where another
+    job's commit would land), by way of the one call between them."""
+    peek = validation.peek_head
+
+    def peek_then_change(chain):
+        change()
+        return peek(chain)
+    monkeypatch.setattr(validation, "peek_head", peek_then_change)
+
+
+def test_a_judgement_committed_by_another_run_meanwhile_wins_and_nothing_is_written_twice(report, monkeypatch):
+    gps = evidence_of(report.pk)["gps"]
+    other = evidence_of(report.pk)["blue"]
+    validation.validate_evidence(SYSTEM, other.pk)  # a judged photo whose stored state we copy
+    theirs = Evidence._get_collection().find_one({"_id": other.pk})
+
+    def another_run_commits():
+        Evidence._get_collection().update_one({"_id": gps.pk}, {"$inc": {"rev": 1}, "$set": {
+            k: theirs[k] for k in ("facts", "facts_digest", "verdict", "outcome", "validator_version", "validated_at")}})
+        fingerprint = PhotoFingerprint._get_collection().find_one({"evidence_id": str(other.pk)}, {"_id": 0})
+        PhotoFingerprint._get_collection().insert_one({**fingerprint, "evidence_id": str(gps.pk)})
+    _meanwhile(monkeypatch, another_run_commits)
+
+    result = validation.validate_evidence(SYSTEM, gps.pk)
+    assert result["judged"] is False and result["facts_digest"] == theirs["facts_digest"]
+    assert PhotoFingerprint.objects(evidence_id=str(gps.pk)).count() == 1
+    assert AuditEvent.objects(action="evidence.validate", target_id=str(gps.pk)).count() == 0
+
+
+def test_a_photo_changed_meanwhile_is_read_again_and_judged_without_losing_the_change(report, monkeypatch):
+    gps = evidence_of(report.pk)["gps"]
+    validation.validate_evidence(SYSTEM, gps.pk)
+    preview = "ab" * 32
+
+    def the_preview_job_finishes():
+        Evidence._get_collection().update_one({"_id": gps.pk}, {"$inc": {"rev": 1}, "$set": {"preview_sha256": preview}})
+    _meanwhile(monkeypatch, the_preview_job_finishes)
+
+    result = validation.validate_evidence(SYSTEM, gps.pk, force=True)
+    stored = evidence_of(report.pk)["gps"]
+    assert result["judged"] is True and stored.preview_sha256 == preview
+    assert stored.rev == gps.rev + 3  # judged, the preview, judged again
+    assert AuditEvent.objects(action="evidence.validate", target_id=str(gps.pk)).count() == 2
+    assert PhotoFingerprint.objects(evidence_id=str(gps.pk)).count() == 1

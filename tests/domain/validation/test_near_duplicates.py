@@ -109,3 +109,40 @@ def test_the_banded_lookup_finds_exactly_what_a_full_scan_finds(corpus_facts, li
         found = {m.evidence_id for m in find_near_duplicates(to_hex(q), None, report_id="new", thresholds=thresholds)}
         scan = {f"e{i}" for i, h in enumerate(stored) if distance(q, h) <= limit}
         assert found == scan and len(scan) >= 3 * (limit + 1)
+
+
+def test_the_stepwise_assessment_finds_what_the_one_shot_lookup_finds(tmp_path):
+    from domain.validation import DEFAULT_THRESHOLDS, PhotoAssessment, PhotoReading
+
+    original = jpeg(tmp_path / "a.jpg", picture(5, (1600, 1200)), ex=exif(), quality=92)
+    record(extract_facts_guarded(original), "e-original", "report-a")
+    copy = jpeg(tmp_path / "b.jpg", picture(5, (1600, 1200)).resize((1200, 900)), quality=60)
+    one_shot = verdict_for(extract_facts_guarded(copy), "report-b")
+    facts = extract_facts_guarded(copy)
+    with PhotoReading(copy, max_pixels=DEFAULT_THRESHOLDS.max_pixels) as reading:
+        assessment = PhotoAssessment(reading, ValidationContext(report_id="report-b"), sha256=facts.sha256,
+                                     evidence_id="e-copy")
+        assessment.exact_matches()
+        early = assessment.fingerprint()
+        stepwise = assessment.result()
+    assert "reuse.near-duplicate" in one_shot.codes and stepwise.verdict.codes == one_shot.codes
+    assert (early.sha256, early.phash, early.dhash) == (facts.sha256, facts.phash, facts.dhash)
+    assert early.lookup_keys == fingerprint_of(facts, evidence_id="e-copy", report_id="report-b").lookup_keys
+
+
+def test_a_read_that_dies_after_sending_its_hashes_is_judged_on_what_the_failure_leaves():
+    from domain.validation import DEFAULT_THRESHOLDS, PhotoAssessment, PhotoReading
+
+    from . import hostile
+
+    path = CORPUS / "jpg" / "gps" / "DSCN0010.jpg"
+    facts = extract_facts_guarded(path)
+    record(facts, "e-elsewhere", "report-a")
+    with PhotoReading(path, max_pixels=DEFAULT_THRESHOLDS.max_pixels, reader=hostile.hashes_then_crash) as reading:
+        assessment = PhotoAssessment(reading, ValidationContext(report_id="report-b"), sha256=facts.sha256,
+                                     evidence_id="e-here")
+        early = assessment.fingerprint()
+        result = assessment.result()
+    assert early.phash == "0" * 16  # what the child sent before it died
+    assert result.facts.guard["kind"] == "crash" and result.facts.phash is None
+    assert result.verdict.codes == ["metadata.parser-crash", "reuse.exact-copy"]
