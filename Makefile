@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test bench lint clean-data help
+.PHONY: run test bench clean-data help
 
 help:
 	@echo "make run    - start MongoDB/Redis (embedded unless MONGODB_URI/REDIS_URL), API, worker, scheduler, demo data"

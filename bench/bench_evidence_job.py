@@ -1,15 +1,16 @@
 """The verdict job's per-photo service call in a warm process, DB writes included, against the floor
-measured in the same run, and beside it the fork + queue latency of a real forking RQ worker.
+timed in the same rounds, and beside it the fork + queue latency of a real forking RQ worker.
 
-The service call is ``domain.evidence.validation.validate_evidence``: load the photo with its report,
-task and office (one aggregate); the guarded facts read; reuse lookups; judge; the thumbnail kept in
-the blob store; one transaction with the verdict, the fingerprint, the custody audit event and the
-preview's outbox entry. Two paths: the first judgement (what every photo's job does once; the record
-is reset to unjudged and its fingerprint removed between rounds, outside the timing), and a forced
-re-judgement (``force=True``, revalidation after a rule change; no preview made yet here, so it also
-asks the outbox whether one is queued). The floor (bench_validation.floor) is SHA-256, EXIF, the 1/8 draft decode,
-the hashes and the 320 px thumbnail in this process. The ratio is what counts (decisions.md).
-Prints figures; asserts nothing.
+The service call is ``domain.evidence.validation.validate_evidence``: the file's name read, the guarded
+read started, and beside it the photo with its report, task and office (one aggregate), the exact-reuse
+lookup and the audit head's peek; the near-duplicate lookup once the child's hashes are in; then one
+transaction with the verdict, the facts and band keys on the record and the custody audit event, the
+thumbnail written to the blob store beside it. Two paths: the first judgement (what every photo's job
+does once; the record is reset to unjudged and its thumbnail's file removed between rounds, outside
+the timing), and a forced re-judgement (``force=True``, revalidation after a rule change). The floor
+(bench_validation.floor) is SHA-256, EXIF, the 1/8 draft decode, the hashes and the 320 px thumbnail in
+this process, timed in the same rounds. The ratio is what counts (decisions.md). Prints figures;
+asserts nothing.
 
     /tmp/v1/bin/python bench/bench_evidence_job.py [--rounds 10] [--jobs 30]
 """
@@ -76,10 +77,9 @@ def queue_latency(settings: Settings, jobs: int) -> list[float]:
 
 
 def first_judgements(validation, store, evidence_id, rounds: int) -> list[float]:
-    """The service call on a photo never judged: the record is reset (its fingerprint and its
-    thumbnail's file removed, so the thumbnail is written again) before each round, outside the timing."""
+    """The service call on a photo never judged: the record is reset (and its thumbnail's file removed,
+    so the thumbnail is written again) before each round, outside the timing."""
     from domain.reports import Evidence
-    from domain.validation import PhotoFingerprint
 
     out = []
     for _ in range(rounds):
@@ -88,8 +88,7 @@ def first_judgements(validation, store, evidence_id, rounds: int) -> list[float]
             store.path(thumbnail).unlink(missing_ok=True)
         Evidence._get_collection().update_one({"_id": evidence_id}, {"$inc": {"rev": 1}, "$unset": {
             "facts": "", "facts_digest": "", "verdict": "", "outcome": "", "validator_version": "",
-            "validated_at": "", "thumbnail_sha256": ""}})
-        PhotoFingerprint._get_collection().delete_one({"evidence_id": str(evidence_id)})
+            "validated_at": "", "thumbnail_sha256": "", "phash_keys": ""}})
         t0 = time.perf_counter()
         result = validation.validate_evidence(SYSTEM, evidence_id)
         out.append(time.perf_counter() - t0)

@@ -4,8 +4,9 @@ path to the bare floor measured in the same run, and near-duplicate lookups at a
 The floor does the work no verdict can skip, in this process with nothing else: SHA-256, EXIF
 (Pillow), the 1/8 draft decode (a full decode for HEIC), the perceptual hashes, the 320 px
 thumbnail. The verdict path is what a warm worker runs per photo: the guarded facts read (child
-process round trip included), the reuse lookups against the stored fingerprints, judge(), and the
-fingerprint written in a transaction. Goal: <= 1.3x the floor for JPEG, <= 1.2x the decode for HEIC;
+process round trip included), the reuse lookups against the stored evidence records, judge(), and
+the record's verdict and band keys written in a transaction (bench_evidence_job.py times the real
+service call, with its overlaps). Goal: <= 1.3x the floor for JPEG, <= 1.2x the decode for HEIC;
 lookup p99 < 20 ms at 1,000,000 stored hashes. Prints figures; asserts nothing.
 
     /tmp/v1/bin/python bench/bench_validation.py [--stored 1000000] [--keep DIR] [--rounds 5]
@@ -32,12 +33,14 @@ import numpy as np  # noqa: E402
 from PIL import ExifTags, Image, ImageOps  # noqa: E402
 
 from domain import storage  # noqa: E402
-from domain.validation import (DeviceFix, PhotoFingerprint, Site, ValidationContext, assess_photo,  # noqa: E402
-                               extract_facts, fingerprint_of, judge, lookup_reuse, record_fingerprint,
-                               run_guarded)
+from bson import ObjectId  # noqa: E402
+
+from domain.reports import Evidence  # noqa: E402
+from domain.validation import (DeviceFix, Site, ValidationContext, assess_photo, band_keys,  # noqa: E402
+                               extract_facts, judge, lookup_reuse, run_guarded)
 from domain.validation import guard, hashes  # noqa: E402
 from domain.validation.facts import configure_pillow, extract_facts_guarded  # noqa: E402
-from domain.validation.near_duplicates import band_keys, find_exact_reuse, find_near_duplicates, sha_key  # noqa: E402
+from domain.validation.near_duplicates import find_exact_reuse, find_near_duplicates  # noqa: E402
 from domain.validation.working_copies import draft_size, thumbnail_from_upright  # noqa: E402
 from ops.embedded import EmbeddedServer, mongo_spec  # noqa: E402
 
@@ -109,27 +112,48 @@ def vm_hwm(pid: int | str = "self") -> float:
     return 0.0
 
 
+NEW_REPORT = str(ObjectId())  # the report the measured photos belong to
+
+
+def _filler_facts() -> dict:
+    """A real photo's facts (about 1 KB stored), so the stored records are the size real ones are."""
+    facts = extract_facts(CORPUS / "jpg/gps/DSCN0010.jpg").to_dict()
+    return {k: v for k, v in facts.items() if k not in ("phash", "dhash")}
+
+
+def stored_record(evidence_id, report_id, client_id: str, sha256: str, phash: int | str, dhash: int | str,
+                  filler: dict) -> dict:
+    """A judged photo's evidence record with what the lookups read (raw: the bench skips the rest)."""
+    phash = hashes.to_hex(phash) if isinstance(phash, int) else phash
+    dhash = hashes.to_hex(dhash) if isinstance(dhash, int) else dhash
+    return {"_id": evidence_id, "report": report_id, "client_id": client_id, "sha256": sha256,
+            "facts": {**filler, "sha256": sha256, "phash": phash, "dhash": dhash}, "outcome": "pass",
+            "phash_keys": band_keys(phash), "validated_at": storage.utcnow()}
+
+
 def store_hashes(n: int) -> None:
-    coll = PhotoFingerprint._get_collection()
+    coll = Evidence._get_collection()
     have = coll.estimated_document_count()
     if have >= n:
-        print(f"fingerprints: {have:,} already stored (kept directory)")
+        print(f"judged photos: {have:,} already stored (kept directory)")
         return
-    rng = random.Random(2026)
+    rng, filler = random.Random(2026), _filler_facts()
+    reports = {}
     t0 = time.perf_counter()
     batch = []
     for i in range(have, n):
         h, sha = rng.getrandbits(64), hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
-        batch.append({"evidence_id": f"bench-{i}", "report_id": f"r-{i // 6}", "task_id": f"t-{i // 60}",
-                      "sha256": sha, "phash": hashes.to_hex(h), "dhash": hashes.to_hex(rng.getrandbits(64)),
-                      "lookup_keys": [sha_key(sha)] + band_keys(h)})
+        report = reports.setdefault(i // 6, ObjectId())
+        batch.append(stored_record(ObjectId(), report, f"bench-{i}", sha, h, rng.getrandbits(64), filler))
         if len(batch) == 10_000:
             coll.insert_many(batch, ordered=False)
             batch = []
+            reports.clear()
     if batch:
         coll.insert_many(batch, ordered=False)
     wall = time.perf_counter() - t0
-    print(f"fingerprints: inserted {n - have:,} in {wall:.0f} s ({(n - have) / wall:,.0f}/s, batches of 10k)")
+    print(f"judged photos: inserted {n - have:,} evidence records in {wall:.0f} s ({(n - have) / wall:,.0f}/s, "
+          f"batches of 10k)")
 
 
 def bench_lookups(rounds: int = 1000) -> None:
@@ -138,31 +162,40 @@ def bench_lookups(rounds: int = 1000) -> None:
     for i in range(rounds):
         h = rng.getrandbits(64)
         t0 = time.perf_counter()
-        find_near_duplicates(hashes.to_hex(h), hashes.to_hex(rng.getrandbits(64)), report_id="bench-new")
+        find_near_duplicates(hashes.to_hex(h), hashes.to_hex(rng.getrandbits(64)), report_id=NEW_REPORT)
         near.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        find_exact_reuse(hashlib.sha256((i * 997).to_bytes(8, "big")).hexdigest(), report_id="bench-new")
+        find_exact_reuse(hashlib.sha256((i * 997).to_bytes(8, "big")).hexdigest(), report_id=NEW_REPORT)
         exact.append(time.perf_counter() - t0)
     # Planted: a stored hash with 5 bits flipped must be found.
-    doc = PhotoFingerprint._get_collection().find_one({"evidence_id": "bench-123"})
-    target = hashes.from_hex(doc["phash"])
+    doc = Evidence._get_collection().find_one({"client_id": "bench-123"})
+    target = hashes.from_hex(doc["facts"]["phash"])
     for bit in (0, 13, 27, 41, 60):
         target ^= 1 << bit
-    found = find_near_duplicates(hashes.to_hex(target), None, report_id="bench-new")
-    print(f"near-duplicate lookup (D=5, 66 index seeks in 3 queries), {PhotoFingerprint.objects.count():,} stored: p50 {ms(statistics.median(near))}, "
-          f"p99 {ms(pct(near, 99))}  [goal p99 < 20 ms]; planted 5-bit neighbour found: "
-          f"{any(m.evidence_id == 'bench-123' for m in found)}")
+    found = find_near_duplicates(hashes.to_hex(target), None, report_id=NEW_REPORT)
+    stored = Evidence._get_collection().estimated_document_count()
+    print(f"near-duplicate lookup (D=5, 66 index seeks in 3 queries), {stored:,} judged photos stored: p50 "
+          f"{ms(statistics.median(near))}, p99 {ms(pct(near, 99))}  [goal p99 < 20 ms]; planted 5-bit neighbour "
+          f"found: {any(m.evidence_id == str(doc['_id']) for m in found)}")
     print(f"exact-reuse lookup (sha256): p50 {ms(statistics.median(exact))}, p99 {ms(pct(exact, 99))}")
 
 
-_recorded: list[str] = []
+_recorded: list = []
 
 
 def forget_run() -> None:
-    """Remove what a measured run stored (by its unique evidence ids: report_id is not indexed),
-    so every round looks up against the same million unrelated photos, not its own earlier rounds."""
-    PhotoFingerprint._get_collection().delete_many({"evidence_id": {"$in": _recorded}})
+    """Remove what a measured run stored, so every round looks up against the same million
+    unrelated photos, not its own earlier rounds."""
+    Evidence._get_collection().delete_many({"_id": {"$in": _recorded}})
     _recorded.clear()
+
+
+def _write(facts) -> None:
+    """The verdict path's write: a judged record with its band keys, in a transaction."""
+    record = stored_record(ObjectId(), ObjectId(NEW_REPORT), f"run-{len(_recorded)}-{time.perf_counter_ns()}",
+                           facts.sha256, facts.phash or "0" * 16, facts.dhash or "0" * 16, facts.to_dict())
+    _recorded.append(record["_id"])
+    storage.atomic(lambda tx: tx.collection(Evidence).insert_one(record, session=tx.session))
 
 
 def bench_set(label: str, paths: list[Path], rounds: int, context: ValidationContext) -> None:
@@ -170,12 +203,10 @@ def bench_set(label: str, paths: list[Path], rounds: int, context: ValidationCon
     for n, path in enumerate(paths):
         floor(path), extract_facts_guarded(path)  # warm caches for this file
         floor_t += timed(lambda: floor(path), rounds)
-        for r in range(rounds):
+        for _ in range(rounds):
             t0 = time.perf_counter()
             assessment = assess_photo(path, context)
-            fp = assessment.fingerprint(evidence_id=f"run-{label}-{n}-{r}", report_id="bench-new", task_id="t")
-            _recorded.append(fp.evidence_id)
-            storage.atomic(lambda tx: record_fingerprint(tx, fp))
+            _write(assessment.facts)
             path_t.append(time.perf_counter() - t0)
             forget_run()
         facts = extract_facts_guarded(path)
@@ -185,15 +216,13 @@ def bench_set(label: str, paths: list[Path], rounds: int, context: ValidationCon
         facts = extract_facts_guarded(path)
         parts["facts"].append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        lookup_reuse(facts, report_id="bench-new")
+        lookup_reuse(facts, report_id=NEW_REPORT)
         parts["lookups"].append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         judge(facts, context)
         parts["judge"].append(time.perf_counter() - t0)
-        fp = fingerprint_of(facts, evidence_id=f"w-{label}-{n}", report_id="bench-new")
-        _recorded.append(fp.evidence_id)
         t0 = time.perf_counter()
-        storage.atomic(lambda tx: record_fingerprint(tx, fp))
+        _write(facts)
         parts["write"].append(time.perf_counter() - t0)
         forget_run()
     f, p = statistics.median(floor_t), statistics.median(path_t)
@@ -219,7 +248,7 @@ def main():
         server = EmbeddedServer(mongo_spec(data_dir, db="bench")).start()
         try:
             storage.connect(server.url, "bench")
-            PhotoFingerprint.ensure_indexes()
+            Evidence.ensure_indexes()
             store_hashes(args.stored)
             bench_lookups()
 
@@ -248,7 +277,7 @@ def main():
             fixes = (DeviceFix(*JIANGMEN, 10, datetime(2026, 5, 1, 2, 0, tzinfo=timezone.utc)),)
             window = {"starts_at": datetime(2026, 5, 1, 1, tzinfo=timezone.utc),
                       "ends_at": datetime(2026, 5, 1, 3, tzinfo=timezone.utc)}
-            context = ValidationContext(site=Site(*JIANGMEN, 100), device_fixes=fixes, report_id="bench-new", **window)
+            context = ValidationContext(site=Site(*JIANGMEN, 100), device_fixes=fixes, report_id=NEW_REPORT, **window)
             bench_set("synthesized 12 MP JPEG", synth, args.rounds, context)
             phones = [CORPUS / "jpg/hdr/iphone_hdr_NO.jpg", CORPUS / "jpg/mobile/jolla.jpg",
                       CORPUS / "jpg/corrupted.jpg"]

@@ -11,8 +11,6 @@ import hashlib
 import io
 import threading
 
-from pymongo.errors import DuplicateKeyError
-
 from .. import storage
 from ..access import SYSTEM, Actor, Permission
 from ..audit.chain import ChainHead, peek_head
@@ -30,12 +28,11 @@ from ..validation import (
     DeviceFix,
     GuardFailure,
     PhotoAssessment,
-    PhotoFingerprint,
     PhotoReading,
     Site,
     ValidationContext,
+    band_keys,
     make_preview,
-    record_fingerprint,
     run_guarded,
     thresholds_for,
 )
@@ -108,10 +105,12 @@ def validate_evidence(actor: Actor = SYSTEM, evidence_id=None, *, force: bool = 
     returned) unless ``force``. Expected outcomes (unreadable, hostile, off-site) are verdicts, not errors.
 
     The guarded child reads the file while this process does its round trips (docs/validation.md
-    "Measurements"): the file's name is read first, so the child starts at once; the photo with its
-    report, task and office and the exact-reuse lookup go beside the decode, the near-duplicate
-    lookup beside the thumbnail. The transaction starts once the hashes are in (a snapshot held
-    across the decode would conflict with every other write to the office's audit chain meanwhile).
+    "The verdict job"): the file's name is read first, so the child starts at once; the photo with its
+    report, task and office, the exact-reuse lookup and the audit head's peek go beside the decode,
+    the near-duplicate lookup beside the thumbnail. The transaction starts once the facts are in (a
+    snapshot held across the decode would conflict with every other write to the office's audit
+    chain meanwhile) and writes two documents and the head: the record (verdict, facts, band keys)
+    and the custody event.
 
     Who: the system (EVIDENCE_VALIDATE). Raises Forbidden, EvidenceNotFoundError."""
     actor.require(Permission.EVIDENCE_VALIDATE)
@@ -130,12 +129,11 @@ def validate_evidence(actor: Actor = SYSTEM, evidence_id=None, *, force: bool = 
             return validation_result(record, judged=False)
         context = _context(record, report, task, office)
         reading.with_pixel_cap(context.thresholds.max_pixels)
-        assessment = PhotoAssessment(reading, context, sha256=record.sha256, evidence_id=str(record.pk),
-                                     task_id=str(record.task))
+        assessment = PhotoAssessment(reading, context, sha256=record.sha256)
         assessment.exact_matches()
         head = peek_head(_chain(record))
-        fingerprint = assessment.fingerprint()  # waits for the child's hashes; the near-duplicate lookup
-        judging = _Judging(actor, record, assessment, fingerprint, head, store, force)
+        assessment.near_matches()  # waits for the child's hashes
+        judging = _Judging(actor, record, assessment, head, store, force)
         saved, judged = storage.atomic(judging.save)
     if judged and judging.thumbnail and not store.exists(judging.thumbnail):
         _keep_blob(store, assessment.result().facts.thumbnail)  # dropped before the commit: the record names it
@@ -146,9 +144,9 @@ class _Judging:
     """The verdict job's transaction, run again by ``atomic`` after a conflict: the judgement is
     computed once (PhotoAssessment), the record to save is read again when it changed meanwhile."""
 
-    def __init__(self, actor: Actor, record: Evidence, assessment: PhotoAssessment, early: PhotoFingerprint,
-                 head: ChainHead | None, store, force: bool):
-        self.actor, self.assessment, self.early, self.head = actor, assessment, early, head
+    def __init__(self, actor: Actor, record: Evidence, assessment: PhotoAssessment, head: ChainHead | None,
+                 store, force: bool):
+        self.actor, self.assessment, self.head = actor, assessment, head
         self.store, self.force = store, force
         self.record: Evidence | None = record  # the copy read before the transaction; None once stale
         self.evidence_id = record.pk
@@ -168,18 +166,11 @@ class _Judging:
         if current is None:  # a concurrent run of the same job got there first
             return queries.evidence_in_tx(tx, self.evidence_id), False
         before = _before(current)
-        try:
-            record_fingerprint(tx, self.early, first=before is None)
-        except DuplicateKeyError:  # another run judged it since it was read
-            self.record = None
-            raise storage.retry_transaction(f"evidence {current.pk} judged meanwhile") from None
         judged = self.assessment.result()  # waits for the facts
         facts, verdict = judged.facts, judged.verdict
-        if (facts.sha256, facts.phash, facts.dhash) != (self.early.sha256, self.early.phash, self.early.dhash):
-            # The read failed after its hashes: the facts say what is kept.
-            record_fingerprint(tx, judged.fingerprint(**self.assessment.ids))
         thumbnail = self._thumbnail(facts.thumbnail)
         current.facts, current.facts_digest = facts.to_dict(), verdict.facts_digest
+        current.phash_keys = band_keys(facts.phash)
         current.verdict, current.outcome = verdict.to_dict(), str(verdict.outcome)
         current.validator_version, current.validated_at = verdict.validator_version, storage.utcnow()
         current.thumbnail_sha256 = self.thumbnail = thumbnail.sha256 if thumbnail else None

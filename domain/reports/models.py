@@ -140,6 +140,8 @@ class Evidence(Doc):
     validated_at = me.DateTimeField()
     thumbnail_sha256 = me.StringField(regex=r"^[0-9a-f]{64}$")
     preview_sha256 = me.StringField(regex=r"^[0-9a-f]{64}$")
+    # The pHash's band keys, saved with the verdict: the near-duplicate index (validation.near_duplicates).
+    phash_keys = me.ListField(me.IntField())
     # A supervisor's override: {outcome, reason, by, by_name, at}; the verdict above stays as judged.
     override = me.DictField()
 
@@ -148,4 +150,5 @@ class Evidence(Doc):
         "sha256",
         "thumbnail_sha256",
         "preview_sha256",
+        "phash_keys",
     ]}

@@ -1,7 +1,7 @@
 """The whole judgement of one photo for the verdict job: guarded facts, reuse lookups, judge.
 
-The evidence service saves the verdict, the facts and the fingerprint
-(near_duplicates.record_fingerprint) in one transaction with its audit event.
+The evidence service saves the verdict with the facts and the pHash's band keys (the reuse index,
+near_duplicates.py) on the evidence record, in one transaction with its audit event.
 
 ``assess_photo`` does it in order. ``PhotoAssessment`` does the same in steps the verdict job
 interleaves with its own database round trips while the guarded child decodes (on SecantusDB
@@ -21,14 +21,7 @@ from .facts import (
     read_facts,
 )
 from .guard import GuardFailure, start_guarded
-from .near_duplicates import (
-    PhotoFingerprint,
-    find_exact_reuse,
-    find_near_duplicates,
-    fingerprint_of,
-    lookup_keys,
-    lookup_reuse,
-)
+from .near_duplicates import find_exact_reuse, find_near_duplicates, lookup_reuse
 from .verdict import ValidationContext, Verdict, judge
 
 
@@ -36,9 +29,6 @@ from .verdict import ValidationContext, Verdict, judge
 class Assessment:
     facts: Facts
     verdict: Verdict
-
-    def fingerprint(self, *, evidence_id: str, report_id: str, task_id: str | None = None) -> PhotoFingerprint:
-        return fingerprint_of(self.facts, evidence_id=evidence_id, report_id=report_id, task_id=task_id)
 
 
 def assess_photo(path, context: ValidationContext, *, trust_anchors_pem: str | None = None,
@@ -111,8 +101,8 @@ class PhotoAssessment:
     """The judgement of one photo in steps, each computed once (a retried transaction asks again):
 
     1. ``exact_matches``: the SHA-256 names the stored file, so this lookup needs no read;
-    2. ``fingerprint``: waits for the child's hashes, then looks up near-duplicates while the child
-       makes the thumbnail;
+    2. ``near_matches``: waits for the child's hashes, then looks up near-duplicates while the
+       child makes the thumbnail;
     3. ``result``: waits for the facts and judges.
 
     Everything rests on the final facts: when they disagree with what was used early (the child
@@ -120,11 +110,9 @@ class PhotoAssessment:
     done again from the facts.
     """
 
-    def __init__(self, reading: PhotoReading, context: ValidationContext, *, sha256: str, evidence_id: str,
-                 task_id: str | None = None):
+    def __init__(self, reading: PhotoReading, context: ValidationContext, *, sha256: str):
         self.reading, self.context, self.sha256 = reading, context, sha256
-        self.ids = dict(evidence_id=str(evidence_id), report_id=str(context.report_id or ""),
-                        task_id=str(task_id) if task_id is not None else None)
+        self.report_id = str(context.report_id or "")
         self._exact: dict[str, tuple] = {}
         self._near: dict[tuple, tuple] = {}
         self._result: Assessment | None = None
@@ -132,7 +120,7 @@ class PhotoAssessment:
     def exact_matches(self, sha256: str | None = None) -> tuple:
         sha256 = sha256 or self.sha256
         if sha256 not in self._exact:
-            self._exact[sha256] = tuple(find_exact_reuse(sha256, report_id=self.ids["report_id"]))
+            self._exact[sha256] = tuple(find_exact_reuse(sha256, report_id=self.report_id))
         return self._exact[sha256]
 
     def _near_matches(self, sha256: str, phash: str | None, dhash: str | None) -> tuple:
@@ -142,19 +130,18 @@ class PhotoAssessment:
                 self._near[key] = ()
             else:
                 skip = frozenset(m.evidence_id for m in self.exact_matches(sha256))
-                self._near[key] = tuple(find_near_duplicates(phash, dhash, report_id=self.ids["report_id"],
+                self._near[key] = tuple(find_near_duplicates(phash, dhash, report_id=self.report_id,
                                                              thresholds=self.context.thresholds, skip=skip))
         return self._near[key]
 
-    def fingerprint(self) -> PhotoFingerprint:
-        """The photo's fingerprint as soon as its hashes are known (its near-duplicates are looked
-        up on the way); the final one when the read ends without early hashes."""
+    def near_matches(self) -> tuple:
+        """The near-duplicates, as soon as the child's hashes are in (the final ones when the read
+        ends without early hashes)."""
         early = self.reading.early_hashes()
         if early is None:
-            return self.result().fingerprint(**self.ids)
-        self._near_matches(early.sha256, early.phash, early.dhash)
-        return PhotoFingerprint(sha256=early.sha256, phash=early.phash, dhash=early.dhash, **self.ids,
-                                lookup_keys=lookup_keys(early.sha256, early.phash))
+            facts = self.reading.facts()
+            return self._near_matches(facts.sha256, facts.phash, facts.dhash)
+        return self._near_matches(early.sha256, early.phash, early.dhash)
 
     def result(self) -> Assessment:
         if self._result is None:
@@ -164,4 +151,3 @@ class PhotoAssessment:
             verdict = judge(facts, replace(self.context, exact_matches=exact, near_matches=near))
             self._result = Assessment(facts, verdict)
         return self._result
-

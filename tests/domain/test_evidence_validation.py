@@ -12,7 +12,7 @@ from domain.errors import EvidenceNotFoundError, EvidenceOverrideInvalidError, F
 from domain.evidence import blob_store, summary, validation
 from domain.outbox import OutboxEntry
 from domain.reports import Evidence, Report
-from domain.validation import PhotoFingerprint
+from domain.validation import band_keys
 from domain.validation import verdict as verdicts
 from tests.factories.evidence import corpus_task, evidence_of, received_report
 
@@ -47,7 +47,7 @@ def test_a_photo_is_judged_against_its_task_and_kept_with_its_thumbnail_and_cust
     assert codes["location.inside-geofence"] == "pass" and codes["edit.transfer-software"] == "review"
     assert gps.validator_version == verdicts.VALIDATOR_VERSION and gps.facts["sha256"] == gps.sha256
     assert blob_store().exists(gps.thumbnail_sha256)
-    assert PhotoFingerprint.objects(evidence_id=str(gps.pk)).count() == 1
+    assert gps.phash_keys == band_keys(gps.facts["phash"]) and len(gps.phash_keys) == 3  # the reuse index
     event = AuditEvent.objects.get(action="evidence.validate", target_id=str(gps.pk))
     assert event.chain == str(gps.office) and event.after["facts_digest"] == gps.facts_digest
     assert event.after["validator_version"] == verdicts.VALIDATOR_VERSION
@@ -66,7 +66,6 @@ def test_validating_twice_gives_the_same_facts_and_verdict_without_duplicates(re
     assert again["judged"] is False and forced["judged"] is True
     assert first["facts_digest"] == again["facts_digest"] == forced["facts_digest"]
     assert first["outcome"] == forced["outcome"]
-    assert PhotoFingerprint.objects(evidence_id=str(gps.pk)).count() == 1
     assert AuditEvent.objects(action="evidence.validate", target_id=str(gps.pk)).count() == 2
 
 
@@ -192,14 +191,13 @@ def test_a_judgement_committed_by_another_run_meanwhile_wins_and_nothing_is_writ
 
     def another_run_commits():
         Evidence._get_collection().update_one({"_id": gps.pk}, {"$inc": {"rev": 1}, "$set": {
-            k: theirs[k] for k in ("facts", "facts_digest", "verdict", "outcome", "validator_version", "validated_at")}})
-        fingerprint = PhotoFingerprint._get_collection().find_one({"evidence_id": str(other.pk)}, {"_id": 0})
-        PhotoFingerprint._get_collection().insert_one({**fingerprint, "evidence_id": str(gps.pk)})
+            k: theirs[k] for k in ("facts", "facts_digest", "verdict", "outcome", "validator_version", "validated_at",
+                                   "phash_keys")}})
     _meanwhile(monkeypatch, another_run_commits)
 
     result = validation.validate_evidence(SYSTEM, gps.pk)
     assert result["judged"] is False and result["facts_digest"] == theirs["facts_digest"]
-    assert PhotoFingerprint.objects(evidence_id=str(gps.pk)).count() == 1
+    assert evidence_of(report.pk)["gps"].phash_keys == theirs["phash_keys"]
     assert AuditEvent.objects(action="evidence.validate", target_id=str(gps.pk)).count() == 0
 
 
@@ -217,4 +215,3 @@ def test_a_photo_changed_meanwhile_is_read_again_and_judged_without_losing_the_c
     assert result["judged"] is True and stored.preview_sha256 == preview
     assert stored.rev == gps.rev + 3  # judged, the preview, judged again
     assert AuditEvent.objects(action="evidence.validate", target_id=str(gps.pk)).count() == 2
-    assert PhotoFingerprint.objects(evidence_id=str(gps.pk)).count() == 1

@@ -4,34 +4,53 @@ misses nothing that a full scan would find."""
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 
 import pytest
+from bson import ObjectId
 from PIL import Image
 
 from domain import storage
-from domain.validation import (PhotoFingerprint, ValidationContext, fingerprint_of, judge, lookup_reuse,
-                               record_fingerprint, thresholds_for)
+from domain.reports import Evidence
+from domain.validation import ValidationContext, band_keys, judge, lookup_reuse, thresholds_for
 from domain.validation.facts import extract_facts_guarded
 from domain.validation.hashes import distance, to_hex
 from domain.validation.near_duplicates import find_near_duplicates
 
 from .photos import CORPUS, exif, jpeg, picture
 
+_IDS: dict[str, ObjectId] = {}
+
+
+def oid_of(name: str) -> ObjectId:
+    """A stable ObjectId per readable name ("ev-a", "report-a") for these tests."""
+    return _IDS.setdefault(name, ObjectId())
+
+
+def id_of(name: str) -> str:
+    return str(oid_of(name))
+
 
 @pytest.fixture(autouse=True)
 def indexes(settings):
-    PhotoFingerprint.ensure_indexes()
+    Evidence.ensure_indexes()
 
 
-def record(facts, evidence_id, report_id, task_id="t1"):
-    storage.atomic(lambda tx: record_fingerprint(tx, fingerprint_of(facts, evidence_id=evidence_id,
-                                                                    report_id=report_id, task_id=task_id)))
+def stored_evidence(evidence_id: ObjectId, report_id: ObjectId, sha256: str, phash: str | None,
+                    dhash: str | None) -> dict:
+    """What the lookups read of a judged photo's record (the verdict job writes these with its verdict)."""
+    return {"_id": evidence_id, "report": report_id, "client_id": str(evidence_id), "sha256": sha256,
+            "facts": {"phash": phash, "dhash": dhash},
+            "phash_keys": band_keys(phash), "validated_at": storage.utcnow()}
 
 
-def verdict_for(facts, report_id):
-    exact, near = lookup_reuse(facts, report_id=report_id)
-    return judge(facts, ValidationContext(report_id=report_id, exact_matches=exact, near_matches=near))
+def record(facts, evidence_name, report_name):
+    Evidence._get_collection().insert_one(stored_evidence(oid_of(evidence_name), oid_of(report_name), facts.sha256,
+                                                          facts.phash, facts.dhash))
+
+
+def verdict_for(facts, report_name):
+    exact, near = lookup_reuse(facts, report_id=id_of(report_name))
+    return judge(facts, ValidationContext(report_id=id_of(report_name), exact_matches=exact, near_matches=near))
 
 
 def test_a_re_encoded_copy_of_an_earlier_photo_is_a_near_duplicate_naming_it(tmp_path):
@@ -44,7 +63,7 @@ def test_a_re_encoded_copy_of_an_earlier_photo_is_a_near_duplicate_naming_it(tmp
     verdict = verdict_for(copy, "report-b")
     reason = verdict.reason("reuse.near-duplicate")
     assert str(verdict.outcome) == "review"
-    assert reason.params["other_evidence_id"] == "ev-a" and reason.params["other_report_id"] == "report-a"
+    assert reason.params["other_evidence_id"] == id_of("ev-a") and reason.params["other_report_id"] == id_of("report-a")
     assert reason.params["distance"] <= reason.params["max_distance"] == 5
 
 
@@ -55,7 +74,8 @@ def test_the_same_pixels_under_another_orientation_tag_match_after_rotation(tmp_
     first, second = extract_facts_guarded(upright), extract_facts_guarded(tagged)
     assert (first.width, second.width) == (600, 450)
     record(first, "ev-upright", "report-a")
-    assert verdict_for(second, "report-b").reason("reuse.near-duplicate").params["other_evidence_id"] == "ev-upright"
+    assert verdict_for(second, "report-b").reason("reuse.near-duplicate").params["other_evidence_id"] == \
+        id_of("ev-upright")
     # Hashed as stored, the two would be far apart: the rotation is what makes them match.
     raw = extract_facts_guarded(jpeg(tmp_path / "raw.jpg", stored, quality=90))
     assert distance(raw.phash, first.phash) > 20
@@ -67,7 +87,8 @@ def test_the_same_bytes_in_another_report_fail_and_in_the_same_report_do_not(cor
     other = verdict_for(facts, "report-b")
     same = verdict_for(facts, "report-a")
     assert str(other.outcome) == "fail"
-    assert other.reason("reuse.exact-copy").params == {"other_evidence_id": "ev-1", "other_report_id": "report-a"}
+    assert other.reason("reuse.exact-copy").params == {"other_evidence_id": id_of("ev-1"),
+                                                       "other_report_id": id_of("report-a")}
     assert "reuse.near-duplicate" not in other.codes  # the exact copy is not reported twice
     assert not [c for c in same.codes if c.startswith("reuse.")]
 
@@ -75,15 +96,15 @@ def test_the_same_bytes_in_another_report_fail_and_in_the_same_report_do_not(cor
 def test_different_shots_of_one_walk_are_not_near_duplicates(corpus_facts):
     for n, name in enumerate(("DSCN0012", "DSCN0021", "DSCN0025")):
         record(corpus_facts(f"jpg/gps/{name}.jpg"), f"ev-{n}", "report-a")
-    exact, near = lookup_reuse(corpus_facts("jpg/gps/DSCN0010.jpg"), report_id="report-b")
+    exact, near = lookup_reuse(corpus_facts("jpg/gps/DSCN0010.jpg"), report_id=id_of("report-b"))
     assert (exact, near) == ((), ())
 
 
-def test_re_recording_the_same_evidence_keeps_one_fingerprint(corpus_facts):
+def test_a_photo_not_judged_yet_is_no_reuse_source(corpus_facts):
     facts = corpus_facts("jpg/mobile/jolla.jpg")
     record(facts, "ev-1", "report-a")
-    record(facts, "ev-1", "report-a")
-    assert PhotoFingerprint.objects(evidence_id="ev-1").count() == 1
+    Evidence._get_collection().update_one({"_id": oid_of("ev-1")}, {"$unset": {"validated_at": "", "phash_keys": ""}})
+    assert lookup_reuse(facts, report_id=id_of("report-b")) == ((), ())
 
 
 @pytest.mark.parametrize("limit", [5, 8])
@@ -102,12 +123,13 @@ def test_the_banded_lookup_finds_exactly_what_a_full_scan_finds(corpus_facts, li
                     flipped ^= 1 << bit
                 stored.append(flipped)
     stored += [rng.getrandbits(64) for _ in range(300)]
-    docs = [fingerprint_of(replace(base, phash=to_hex(h)), evidence_id=f"e{i}", report_id="stored") for i, h in
-            enumerate(stored)]
-    PhotoFingerprint._get_collection().insert_many([d.to_mongo() for d in docs])
+    ids = [ObjectId() for _ in stored]
+    Evidence._get_collection().insert_many([stored_evidence(i, oid_of("stored"), base.sha256, to_hex(h), None)
+                                            for i, h in zip(ids, stored)])
     for q in queries:
-        found = {m.evidence_id for m in find_near_duplicates(to_hex(q), None, report_id="new", thresholds=thresholds)}
-        scan = {f"e{i}" for i, h in enumerate(stored) if distance(q, h) <= limit}
+        found = {m.evidence_id for m in find_near_duplicates(to_hex(q), None, report_id=id_of("new"),
+                                                             thresholds=thresholds)}
+        scan = {str(i) for i, h in zip(ids, stored) if distance(q, h) <= limit}
         assert found == scan and len(scan) >= 3 * (limit + 1)
 
 
@@ -120,14 +142,13 @@ def test_the_stepwise_assessment_finds_what_the_one_shot_lookup_finds(tmp_path):
     one_shot = verdict_for(extract_facts_guarded(copy), "report-b")
     facts = extract_facts_guarded(copy)
     with PhotoReading(copy, max_pixels=DEFAULT_THRESHOLDS.max_pixels) as reading:
-        assessment = PhotoAssessment(reading, ValidationContext(report_id="report-b"), sha256=facts.sha256,
-                                     evidence_id="e-copy")
+        assessment = PhotoAssessment(reading, ValidationContext(report_id=id_of("report-b")), sha256=facts.sha256)
         assessment.exact_matches()
-        early = assessment.fingerprint()
+        early = assessment.near_matches()  # from the hashes the child sent before the thumbnail
         stepwise = assessment.result()
     assert "reuse.near-duplicate" in one_shot.codes and stepwise.verdict.codes == one_shot.codes
-    assert (early.sha256, early.phash, early.dhash) == (facts.sha256, facts.phash, facts.dhash)
-    assert early.lookup_keys == fingerprint_of(facts, evidence_id="e-copy", report_id="report-b").lookup_keys
+    assert [m.evidence_id for m in early] == [id_of("e-original")]
+    assert stepwise.verdict.reason("reuse.near-duplicate").params == one_shot.reason("reuse.near-duplicate").params
 
 
 def test_a_read_that_dies_after_sending_its_hashes_is_judged_on_what_the_failure_leaves():
@@ -139,10 +160,9 @@ def test_a_read_that_dies_after_sending_its_hashes_is_judged_on_what_the_failure
     facts = extract_facts_guarded(path)
     record(facts, "e-elsewhere", "report-a")
     with PhotoReading(path, max_pixels=DEFAULT_THRESHOLDS.max_pixels, reader=hostile.hashes_then_crash) as reading:
-        assessment = PhotoAssessment(reading, ValidationContext(report_id="report-b"), sha256=facts.sha256,
-                                     evidence_id="e-here")
-        early = assessment.fingerprint()
+        assessment = PhotoAssessment(reading, ValidationContext(report_id=id_of("report-b")), sha256=facts.sha256)
+        assert reading.early_hashes().phash == "0" * 16  # what the child sent before it died
+        assessment.near_matches()
         result = assessment.result()
-    assert early.phash == "0" * 16  # what the child sent before it died
     assert result.facts.guard["kind"] == "crash" and result.facts.phash is None
     assert result.verdict.codes == ["metadata.parser-crash", "reuse.exact-copy"]
