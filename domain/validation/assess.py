@@ -5,7 +5,7 @@ near_duplicates.py) on the evidence record, in one transaction with its audit ev
 
 ``assess_photo`` does it in order. ``PhotoAssessment`` does the same in steps the verdict job
 interleaves with its own database round trips while the guarded child decodes (on SecantusDB
-a round trip costs 0.5-2 ms, and a job has about ten; docs/validation.md "Measurements").
+a round trip costs 0.5-2 ms, and a job has about ten; docs/validation.md "The verdict job").
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def assess_photo(path, context: ValidationContext, *, trust_anchors_pem: str | N
 
 class PhotoReading:
     """The guarded read of one photo, started at once and collected later. A context manager:
-    leaving it before the facts are in stops the child."""
+    leaving it before the facts are in lets the read finish (GuardedCall.close)."""
 
     def __init__(self, path, *, max_pixels: int, trust_anchors_pem: str | None = None,
                  timeout_s: float = GUARD_TIMEOUT_S, memory_mb: int = GUARD_MEMORY_MB, reader=read_facts):
@@ -64,7 +64,7 @@ class PhotoReading:
         """Read again under another pixel cap (an office with its own), unless started with it.
         The read starts before the office is loaded, under the default cap."""
         if max_pixels != self.max_pixels:
-            self.close()
+            self._call.kill()  # its answer is of no use; a fresh child costs ~10 ms, a decode more
             self.max_pixels = max_pixels
             self._start()
 
@@ -87,14 +87,11 @@ class PhotoReading:
             self._facts = facts_after_failure(self.path, result) if isinstance(result, GuardFailure) else result
         return self._facts
 
-    def close(self) -> None:
-        self._call.close()
-
     def __enter__(self) -> "PhotoReading":
         return self
 
     def __exit__(self, *exc) -> None:
-        self.close()
+        self._call.__exit__(*exc)
 
 
 class PhotoAssessment:

@@ -186,8 +186,9 @@ class Guard:
 class GuardedCall:
     """A call running in the guarded child. ``next_part`` gives what a generator function yields,
     in order; ``result`` its return value (or any function's), or a GuardFailure. One deadline
-    covers the whole call. Closing a call that is still running kills the child (it may be stuck),
-    so the next call starts clean; use it as a context manager."""
+    covers the whole call. Use it as a context manager: a call the caller leaves early is let
+    finish within its deadline (the child is kept for the next call), unless the caller leaves on
+    an interrupt or a shutdown, which kills the child."""
 
     def __init__(self, guard: Guard, seq: int, deadline: float, timeout_s: float):
         self.guard, self.seq, self.deadline, self.timeout_s = guard, seq, deadline, timeout_s
@@ -215,15 +216,22 @@ class GuardedCall:
         return self._result
 
     def close(self) -> None:
+        """Let a running call finish (its result is dropped); the deadline still kills a stuck one."""
+        self.result()
+
+    def kill(self) -> None:
         if not self.done:
             self.guard.stop()
-            self._finish(GuardFailure(ERROR, "abandoned by the caller"))
+            self._finish(GuardFailure(ERROR, "stopped by the caller"))
 
     def __enter__(self) -> "GuardedCall":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None or issubclass(exc_type, Exception):
+            self.close()
+        else:  # KeyboardInterrupt, SystemExit: do not wait for the child
+            self.kill()
 
 
 _guards: dict[tuple[int, str], Guard] = {}

@@ -94,10 +94,30 @@ def test_a_part_sent_before_a_hang_arrives_and_the_hang_is_still_cut_off():
     assert 1.0 <= time.monotonic() - started < 5.0  # one deadline for the whole call
 
 
-def test_a_call_left_unfinished_is_stopped_and_the_next_call_gets_a_fresh_child():
+def test_a_call_left_early_is_let_finish_and_its_child_kept_for_the_next_call():
+    with start_guarded(hostile.parts_then_result, 3, timeout_s=5, memory_mb=256) as call:
+        assert call.next_part() == 0  # the caller leaves here (an error of its own, say)
+    child = run_guarded(hostile.pid, timeout_s=5, memory_mb=256)
+    assert run_guarded(hostile.parts_then_result, 1, timeout_s=5, memory_mb=256) == child  # no stale answer
+
+
+def test_a_call_left_early_that_hangs_is_still_cut_off_at_its_deadline():
     first = run_guarded(hostile.pid, timeout_s=5, memory_mb=256)
-    with start_guarded(hostile.one_part_then_loop, "x", timeout_s=30, memory_mb=256) as call:
-        assert call.next_part() == "early"  # the caller gives up here (an error of its own, say)
     started = time.monotonic()
-    second = run_guarded(hostile.pid, timeout_s=5, memory_mb=256)
-    assert second != first and time.monotonic() - started < 5.0
+    with start_guarded(hostile.one_part_then_loop, "x", timeout_s=1.0, memory_mb=256) as call:
+        assert call.next_part() == "early"
+    assert 1.0 <= time.monotonic() - started < 5.0
+    assert run_guarded(hostile.pid, timeout_s=5, memory_mb=256) != first
+
+
+def test_a_call_left_on_an_interrupt_kills_the_child_at_once():
+    first = run_guarded(hostile.pid, timeout_s=5, memory_mb=256)
+    started = time.monotonic()
+    try:
+        with start_guarded(hostile.one_part_then_loop, "x", timeout_s=30, memory_mb=256) as call:
+            assert call.next_part() == "early"
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    assert time.monotonic() - started < 5.0
+    assert run_guarded(hostile.pid, timeout_s=5, memory_mb=256) != first
