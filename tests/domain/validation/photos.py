@@ -82,3 +82,20 @@ def encoded(image: Image.Image, fmt: str = "JPEG", **kwargs) -> bytes:
     out = io.BytesIO()
     image.save(out, fmt, **kwargs)
     return out.getvalue()
+
+
+def sign_with_c2pa(source: str, out: str, chain: bytes, key: bytes) -> None:
+    """Sign ``source`` with a C2PA manifest into ``out``. Run it in a spawned process: c2pa's native
+    library is not fork-safe once used, and the guarded readers are forks of the test process."""
+    import c2pa
+
+    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, chain, key, None))
+    manifest = {"claim_generator_info": [{"name": "inspection-tests", "version": "1"}], "title": "signed.jpg",
+                "format": "image/jpeg", "assertions": [{"label": "c2pa.actions", "data": {"actions": [
+                    {"action": "c2pa.created",
+                     "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"}]}}]}
+    context = c2pa.Context(c2pa.Settings.from_dict({"builder": {"thumbnail": {"enabled": False}}}))
+    signed = io.BytesIO()
+    with open(source, "rb") as src:
+        c2pa.Builder(manifest, context=context).sign(signer, "image/jpeg", src, signed)
+    Path(out).write_bytes(signed.getvalue())

@@ -30,7 +30,7 @@ def test_facts_are_json_with_a_stable_digest_and_leave_the_thumbnail_out(corpus_
     data = json.loads(json.dumps(facts.to_dict()))
     again = Facts.from_dict(data)
     assert "thumbnail" not in data and "timings" not in data
-    assert again.digest == facts.digest == extract_facts(CORPUS / "heic/IMG_5195.HEIC").digest
+    assert again.digest == facts.digest == extract_facts_guarded(CORPUS / "heic/IMG_5195.HEIC").digest
     assert again.digest != corpus_facts("jpg/mobile/jolla.jpg").digest
 
 
