@@ -20,7 +20,6 @@ def import_models() -> None:
     import domain.tasks  # noqa: F401  (also registers its unit-delete reference check)
     import domain.units.models  # noqa: F401
     import domain.uploads.models  # noqa: F401
-    import domain.validation  # noqa: F401  (photo fingerprints' indexes)
 
 
 def prepare_database(settings: Settings, *, seed_demo: bool = False) -> list[dict] | None:

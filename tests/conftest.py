@@ -99,7 +99,6 @@ def _import_all_models():
     import domain.tasks  # noqa: F401
     import domain.units.models  # noqa: F401
     import domain.uploads.models  # noqa: F401
-    import domain.validation  # noqa: F401  (photo fingerprints' indexes)
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,10 @@
 """Use cases of the validation jobs: judge one photo, make its preview, queue a report's photos, re-judge.
 
 One job per photo (decisions.md "A job per photo"). The verdict job reads the photo once (guarded),
-judges it against its task, and saves facts, verdict, thumbnail and fingerprint with its custody
-event in one transaction; the 1600 px preview is its own job on the low-priority queue, so verdicts
-never wait for it. Every job is idempotent: it checks the stored state first.
+judges it against its task, and saves facts, verdict, the pHash's band keys and the thumbnail with its
+custody event in one transaction; the 1600 px preview is its own job on the low-priority queue, queued
+beside it by the report job, so verdicts never wait for it. Every job is idempotent: it checks the
+stored state first.
 """
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def _judged_already(record, force: bool) -> bool:
 
 
 def validate_evidence(actor: Actor = SYSTEM, evidence_id=None, *, force: bool = False) -> dict:
-    """Judge one photo and keep the result: facts, verdict, validator version, thumbnail, fingerprint
+    """Judge one photo and keep the result: facts, verdict, validator version, thumbnail, band keys
     and the custody event ``evidence.validate`` (its preview is a job of its own, queued with this one).
     A photo judged by this validator version already is left as it is (its stored result is
     returned) unless ``force``. Expected outcomes (unreadable, hostile, off-site) are verdicts, not errors.

@@ -233,8 +233,9 @@ def _decode(image: Image.Image, facts: Facts, clock: "_Stopwatch", size_bytes: i
     with ``facts.decode`` saying why."""
     if image.format in ("JPEG", "MPO"):
         image.draft("RGB", draft_size(*image.size, THUMBNAIL_LONG_SIDE))
-    # The whole file to the decoder in one call (the bytes are in memory anyway): Pillow feeds it 64 KB
-    # at a time and takes the GIL back between blocks, where the thread reading beside would hold it.
+    # The whole file to the decoder in one call (the bytes are in memory anyway) instead of 64 KB blocks
+    # with a return to Python between them: the GIL stays free for the SHA-256 thread throughout
+    # (measured 0.3-1.5 ms sooner on a 12 MP JPEG in the guarded child).
     image.decodermaxblock = max(image.decodermaxblock, size_bytes)
     try:
         image.load()
