@@ -48,15 +48,12 @@ class PhotoReading:
 
     def __init__(self, path, *, max_pixels: int, trust_anchors_pem: str | None = None,
                  timeout_s: float = GUARD_TIMEOUT_S, memory_mb: int = GUARD_MEMORY_MB, reader=read_facts):
-        self.path, self.max_pixels = path, max_pixels
-        self._options = dict(trust_anchors_pem=trust_anchors_pem, timeout_s=timeout_s, memory_mb=memory_mb,
-                             reader=reader)
+        self.path, self.max_pixels, self._reader = path, max_pixels, reader
+        self._options = dict(trust_anchors_pem=trust_anchors_pem, timeout_s=timeout_s, memory_mb=memory_mb)
         self._start()
 
     def _start(self) -> None:
-        options = dict(self._options)
-        reader = options.pop("reader")
-        self._call = start_guarded(reader, str(self.path), max_pixels=self.max_pixels, **options)
+        self._call = start_guarded(self._reader, str(self.path), max_pixels=self.max_pixels, **self._options)
         self._early: EarlyHashes | None = None
         self._facts: Facts | None = None
 
