@@ -5,9 +5,7 @@ sweep is one indexed query.
 """
 from rq import cron
 
-from . import outbox
-from . import audit
-from . import uploads
+from . import audit, evidence, outbox, uploads
 
 # ttl: a sweep left waiting (workers down) is dropped; the next one does the same work, so
 # a long outage does not leave hundreds of sweeps queued.
@@ -15,3 +13,5 @@ cron.register(outbox.dispatch_outbox, "default", interval=5, job_timeout=120, re
 # Exported heads bound how much history could be cut off the end of a chain unseen: 10 minutes.
 cron.register(audit.export_audit_heads, "default", interval=600, job_timeout=300, result_ttl=3600, ttl=600)
 cron.register(uploads.expire_uploads, "default", interval=900, job_timeout=600, result_ttl=3600, ttl=600)  # tus expiry
+# A verdict job lost after its dispatch (or failed for good) is queued again; see STALLED_AFTER.
+cron.register(evidence.requeue_stalled_verdicts, "default", interval=300, job_timeout=300, result_ttl=3600, ttl=300)

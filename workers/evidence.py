@@ -28,3 +28,9 @@ def make_preview(evidence_id: str) -> dict:
     """The 1600 px preview of one photo, on the low-priority queue so verdicts never wait for it."""
     bootstrap.setup()
     return validation.make_evidence_preview(SYSTEM, evidence_id)
+
+
+def requeue_stalled_verdicts() -> dict:
+    """The sweep (``rq cron``): photos that should have had a verdict by now get their job again."""
+    bootstrap.setup()
+    return validation.requeue_stalled_verdicts(SYSTEM)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+from datetime import timedelta
 
 from .. import storage
 from ..access import SYSTEM, Actor, Permission
@@ -45,6 +46,9 @@ PREVIEW_JOB = "workers.evidence.make_preview"
 LOW_QUEUE = "low"  # workers/queues.py LOW: previews never hold up verdicts
 PREVIEW_TIMEOUT_S = 20.0
 PREVIEW_MEMORY_MB = 2048
+# A photo of a report whose validation began this long ago and that still has no verdict lost its job.
+STALLED_AFTER = timedelta(minutes=15)
+MAX_REQUEUES = 3
 
 
 def validator_version() -> int:
@@ -289,6 +293,49 @@ def validate_report(actor: Actor = SYSTEM, report_id=None) -> dict:
         return {"report": str(report.pk), "started": True, "queued": len(ids), "status": str(report.status)}
 
     return storage.atomic(work)
+
+
+def requeue_stalled_verdicts(actor: Actor = SYSTEM, *, now=None, limit: int = 200) -> dict:
+    """Queue the verdict job again for photos that should have a verdict by now and have none: their
+    report began validation over STALLED_AFTER ago. A job can be lost after the outbox marked it sent
+    (Redis acknowledged it, then crashed within its fsync second) or fail all its retries; the job is
+    idempotent, so one queued twice does no harm. At most once per STALLED_AFTER per photo and
+    MAX_REQUEUES in all: a photo still without a verdict after that is left to a person (the summary
+    shows it unjudged) instead of failing every quarter of an hour forever. The sweep's job
+    (workers.evidence, every 5 minutes). Who: the system (EVIDENCE_VALIDATE)."""
+    actor.require(Permission.EVIDENCE_VALIDATE)
+    now = now or storage.utcnow()
+    cutoff = now - STALLED_AFTER
+    coll = Evidence._get_collection()
+    candidates = list(coll.find({"validated_at": None, "received_at": {"$lt": cutoff},
+                                 "verdict_requeues": {"$not": {"$gte": MAX_REQUEUES}},
+                                 "$or": [{"verdict_requeued_at": None}, {"verdict_requeued_at": {"$lt": cutoff}}]},
+                                {"report": 1, "office": 1, "target_unit": 1, "verdict_requeues": 1})
+                      .sort("received_at", 1).limit(limit))
+    started = {d["_id"] for d in Report._get_collection().find(
+        {"_id": {"$in": list({c["report"] for c in candidates})}, "validation_started_at": {"$lt": cutoff}}, {"_id": 1})}
+    queued = []
+    for candidate in candidates:
+        if candidate["report"] not in started:
+            continue  # its files are still arriving, or validation began only just now
+
+        def work(tx: storage.Tx, photo=candidate) -> bool:
+            # Conditional on what was selected: a verdict or another sweep in between wins.
+            moved = tx.collection(Evidence).update_one(
+                {"_id": photo["_id"], "validated_at": None,
+                 "$or": [{"verdict_requeued_at": None}, {"verdict_requeued_at": {"$lt": cutoff}}]},
+                {"$set": {"verdict_requeued_at": now}, "$inc": {"verdict_requeues": 1, "rev": 1}}, session=tx.session)
+            if moved.matched_count != 1:
+                return False
+            tx.enqueue(VALIDATE_PHOTO_JOB, str(photo["_id"]))
+            tx.audit(actor, "evidence.verdict-requeued", target_type="evidence", target_id=photo["_id"],
+                     chain=str(photo["office"]), target_unit=photo.get("target_unit"),
+                     after={"report": str(photo["report"]), "requeues": photo.get("verdict_requeues", 0) + 1})
+            return True
+
+        if storage.atomic(work):
+            queued.append(str(candidate["_id"]))
+    return {"queued": len(queued), "evidence_ids": queued}
 
 
 def revalidate_report(actor: Actor, report_id, *, everything: bool = False) -> dict:

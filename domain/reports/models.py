@@ -142,6 +142,9 @@ class Evidence(Doc):
     preview_sha256 = me.StringField(regex=r"^[0-9a-f]{64}$")
     # The pHash's band keys, saved with the verdict: the near-duplicate index (validation.near_duplicates).
     phash_keys = me.ListField(me.IntField())
+    # Verdict jobs queued again by the stalled-verdict sweep (evidence.validation.requeue_stalled_verdicts).
+    verdict_requeues = me.IntField(default=0)
+    verdict_requeued_at = me.DateTimeField()
     # A supervisor's override: {outcome, reason, by, by_name, at}; the verdict above stays as judged.
     override = me.DictField()
 
@@ -151,4 +154,5 @@ class Evidence(Doc):
         "thumbnail_sha256",
         "preview_sha256",
         "phash_keys",
+        ("validated_at", "received_at"),  # the stalled-verdict sweep: photos without a verdict, oldest first
     ]}

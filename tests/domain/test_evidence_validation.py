@@ -3,8 +3,11 @@ re-judged only when the validator changed; the preview its own job on the low qu
 beside the verdict. Follow-up jobs are asserted through the outbox entries the services wrote."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from domain import storage
 from domain.access import SYSTEM
 from domain.accounts.services import actor_for
 from domain.audit import AuditEvent
@@ -215,3 +218,47 @@ def test_a_photo_changed_meanwhile_is_read_again_and_judged_without_losing_the_c
     assert result["judged"] is True and stored.preview_sha256 == preview
     assert stored.rev == gps.rev + 3  # judged, the preview, judged again
     assert AuditEvent.objects(action="evidence.validate", target_id=str(gps.pk)).count() == 2
+
+
+def _validation_began_minutes_ago(report, minutes: int) -> None:
+    past = storage.utcnow() - timedelta(minutes=minutes)
+    Report._get_collection().update_one({"_id": report.pk}, {"$set": {"validation_started_at": past}})
+    Evidence._get_collection().update_many({"report": report.pk}, {"$set": {"received_at": past}})
+
+
+def test_a_photo_whose_verdict_job_was_lost_gets_it_again_at_most_once_a_quarter_and_three_times(report):
+    validation.validate_evidence(SYSTEM, evidence_of(report.pk)["blue"].pk)  # judged: left alone
+    _validation_began_minutes_ago(report, 20)
+    unjudged = sorted(str(e.pk) for e in evidence_of(report.pk).values() if e.validated_at is None)
+
+    first = validation.requeue_stalled_verdicts(SYSTEM)
+    assert len(unjudged) == 2 and sorted(first["evidence_ids"]) == unjudged
+    assert validation.requeue_stalled_verdicts(SYSTEM)["queued"] == 0  # not again within the quarter
+    assert sorted(j.args[0] for j in OutboxEntry.objects(job=validation.VALIDATE_PHOTO_JOB)) == unjudged
+    event = AuditEvent.objects(action="evidence.verdict-requeued").first()
+    assert AuditEvent.objects(action="evidence.verdict-requeued").count() == 2
+    assert event.chain == str(evidence_of(report.pk)["gps"].office) and event.after["requeues"] == 1
+
+    later = [storage.utcnow() + timedelta(minutes=16 * k) for k in (1, 2, 3)]
+    assert [validation.requeue_stalled_verdicts(SYSTEM, now=t)["queued"] for t in later] == [2, 2, 0]
+    assert {e.verdict_requeues for e in evidence_of(report.pk).values() if e.validated_at is None} == {3}
+
+    validation.validate_evidence(SYSTEM, evidence_of(report.pk)["gps"].pk)  # the job ran in the end
+    assert evidence_of(report.pk)["gps"].outcome is not None
+
+
+def test_photos_of_a_report_still_arriving_or_whose_validation_just_began_are_left_alone(report):
+    _validation_began_minutes_ago(report, 20)
+    Report._get_collection().update_one({"_id": report.pk}, {"$unset": {"validation_started_at": ""}})
+    assert validation.requeue_stalled_verdicts(SYSTEM)["queued"] == 0  # the last file has not arrived
+    Report._get_collection().update_one({"_id": report.pk}, {"$set": {"validation_started_at": storage.utcnow()}})
+    assert validation.requeue_stalled_verdicts(SYSTEM)["queued"] == 0  # its jobs were queued just now
+    assert OutboxEntry.objects(job=validation.VALIDATE_PHOTO_JOB).count() == 0
+
+
+def test_the_stalled_verdict_sweep_is_scheduled(redis_conn):
+    from rq.cron import CronScheduler
+
+    scheduler = CronScheduler(connection=redis_conn)
+    scheduler.load_config_from_file("workers.cron")
+    assert "workers.evidence.requeue_stalled_verdicts" in {job.func_name for job in scheduler._cron_jobs}
