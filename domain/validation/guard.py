@@ -203,7 +203,11 @@ class GuardedCall:
         """The next item the function yields; None once it has returned (or failed)."""
         if self.done:
             return None
-        status, payload = self.guard._receive(self.seq, self.deadline, self.timeout_s)
+        try:
+            status, payload = self.guard._receive(self.seq, self.deadline, self.timeout_s)
+        except BaseException:  # an answer that does not unpickle, an interrupt: never leave the guard locked
+            self.kill()
+            raise
         if status == PART:
             return payload
         self._finish(payload)

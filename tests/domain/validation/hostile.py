@@ -56,3 +56,18 @@ def hashes_then_crash(path, **_):
 
     yield EarlyHashes(hashlib.sha256(Path(path).read_bytes()).hexdigest(), "0" * 16, "0" * 16)
     segfault(path)
+
+
+class _Unloadable:
+    """Pickles in the child, fails to unpickle in the parent."""
+
+    def __reduce__(self):
+        return (_refuse, ())
+
+
+def _refuse():
+    raise ValueError("cannot be rebuilt here")
+
+
+def answer_that_does_not_unpickle(*_, **__):
+    return _Unloadable()

@@ -7,6 +7,8 @@ import hashlib
 import os
 import time
 
+import pytest
+
 from domain.validation import GuardFailure, ValidationContext, judge, run_guarded, start_guarded
 from domain.validation.facts import extract_facts_guarded
 
@@ -121,3 +123,11 @@ def test_a_call_left_on_an_interrupt_kills_the_child_at_once():
         pass
     assert time.monotonic() - started < 5.0
     assert run_guarded(hostile.pid, timeout_s=5, memory_mb=256) != first
+
+
+def test_an_answer_that_cannot_be_read_raises_at_once_and_leaves_the_guard_usable():
+    started = time.monotonic()
+    with pytest.raises(ValueError):
+        run_guarded(hostile.answer_that_does_not_unpickle, timeout_s=30, memory_mb=256)
+    assert time.monotonic() - started < 15  # the caller is not kept waiting out the call's deadline
+    assert run_guarded(hostile.parts_then_result, 1, timeout_s=5, memory_mb=256) != os.getpid()
