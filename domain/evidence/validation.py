@@ -97,10 +97,8 @@ def _before(record: Evidence) -> dict | None:
             "facts_digest": record.facts_digest}
 
 
-def _judged_already(record, force: bool) -> bool:
-    """``record``: an Evidence or the raw document queries.evidence_blob reads."""
-    get = record.get if isinstance(record, dict) else lambda name: getattr(record, name)
-    return not force and get("validated_at") is not None and get("validator_version") == validator_version()
+def _judged_already(validated_at, version, force: bool) -> bool:
+    return not force and validated_at is not None and version == validator_version()
 
 
 def validate_evidence(actor: Actor = SYSTEM, evidence_id=None, *, force: bool = False) -> dict:
@@ -122,7 +120,7 @@ def validate_evidence(actor: Actor = SYSTEM, evidence_id=None, *, force: bool = 
     blob = queries.evidence_blob(evidence_id)
     if blob is None:
         raise EvidenceNotFoundError(id=str(evidence_id))
-    if _judged_already(blob, force):
+    if _judged_already(blob.get("validated_at"), blob.get("validator_version"), force):
         return validation_result(_evidence(evidence_id), judged=False)
     store = blob_store()
     with PhotoReading(store.path(blob["sha256"]), max_pixels=DEFAULT_THRESHOLDS.max_pixels) as reading:
@@ -130,7 +128,7 @@ def validate_evidence(actor: Actor = SYSTEM, evidence_id=None, *, force: bool = 
         if loaded is None:
             raise EvidenceNotFoundError(id=str(evidence_id))
         record, report, task, office = loaded
-        if _judged_already(record, force):  # another run finished in between
+        if _judged_already(record.validated_at, record.validator_version, force):  # another run finished in between
             return validation_result(record, judged=False)
         context = _context(record, report, task, office)
         reading.with_pixel_cap(context.thresholds.max_pixels)
@@ -164,7 +162,7 @@ class _Judging:
         current = queries.evidence_in_tx(tx, self.evidence_id)
         if current is None:
             raise EvidenceNotFoundError(id=str(self.evidence_id))
-        return None if _judged_already(current, self.force) else current
+        return None if _judged_already(current.validated_at, current.validator_version, self.force) else current
 
     def save(self, tx: storage.Tx) -> tuple[Evidence, bool]:
         current = self._current(tx)

@@ -247,6 +247,14 @@ def test_a_photo_whose_verdict_job_was_lost_gets_it_again_at_most_once_a_quarter
     assert evidence_of(report.pk)["gps"].outcome is not None
 
 
+def test_only_the_system_requeues_stalled_verdicts(world, report):
+    _validation_began_minutes_ago(report, 20)
+    for persona in ("admin", "supervisor_east", "inspector_east"):
+        with pytest.raises(Forbidden):
+            validation.requeue_stalled_verdicts(actor_for(world.accounts[persona]))
+    assert OutboxEntry.objects(job=validation.VALIDATE_PHOTO_JOB).count() == 0
+
+
 def test_photos_of_a_report_still_arriving_or_whose_validation_just_began_are_left_alone(report):
     _validation_began_minutes_ago(report, 20)
     Report._get_collection().update_one({"_id": report.pk}, {"$unset": {"validation_started_at": ""}})
