@@ -26,6 +26,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from domain import clock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -128,7 +129,7 @@ def stored_record(evidence_id, report_id, client_id: str, sha256: str, phash: in
     dhash = hashes.to_hex(dhash) if isinstance(dhash, int) else dhash
     return {"_id": evidence_id, "report": report_id, "client_id": client_id, "sha256": sha256,
             "facts": {**filler, "sha256": sha256, "phash": phash, "dhash": dhash}, "outcome": "pass",
-            "phash_keys": band_keys(phash), "validated_at": storage.utcnow()}
+            "phash_keys": band_keys(phash), "validated_at": clock.now()}
 
 
 def store_hashes(n: int) -> None:

@@ -14,7 +14,8 @@ import mongoengine as me
 from pymongo import ReturnDocument
 
 from .ports import QueueUnavailable, TaskQueue
-from .storage import Doc, utcnow
+from . import clock
+from .storage import Doc
 
 LEASE = timedelta(seconds=60)
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class OutboxEntry(Doc):
 
 
 def _claim(entry_filter: dict):
-    now = utcnow()
+    now = clock.now()
     query = {"$and": [entry_filter, {"$or": [
         {"status": OutboxStatus.PENDING.value},
         {"status": OutboxStatus.DISPATCHING.value, "leased_until": {"$lt": now}},
@@ -85,7 +86,7 @@ def dispatch_pending(queue: TaskQueue, *, ids: list | None = None, limit: int = 
             continue
         OutboxEntry._get_collection().update_one(
             {"_id": raw["_id"]},
-            {"$set": {"status": OutboxStatus.SENT.value, "sent_at": utcnow()}, "$unset": {"leased_until": ""}})
+            {"$set": {"status": OutboxStatus.SENT.value, "sent_at": clock.now()}, "$unset": {"leased_until": ""}})
         sent += 1
     return {"sent": sent, "failed": failed, "queue_down": False}
 

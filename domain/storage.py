@@ -6,7 +6,6 @@ mongoengine has no session API, so writes go through pymongo with a session
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Callable, TypeVar
 
 import mongoengine as me
@@ -15,6 +14,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from . import clock
 from .errors import ConcurrentModificationError
 
 T = TypeVar("T")
@@ -39,19 +39,13 @@ def database():
     return me.get_db(ALIAS)
 
 
-def utcnow() -> datetime:
-    # Mongo keeps milliseconds: truncating here keeps what we hash equal to what we read back.
-    now = datetime.now(timezone.utc)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
 class Doc(me.Document):
     """Base of every stored document: a revision for optimistic concurrency and timestamps."""
 
     meta = {"abstract": True}
     rev = me.IntField(default=0)
-    created_at = me.DateTimeField(default=utcnow)
-    updated_at = me.DateTimeField(default=utcnow)
+    created_at = me.DateTimeField(default=clock.now)
+    updated_at = me.DateTimeField(default=clock.now)
 
 
 class Tx:
@@ -75,7 +69,7 @@ class Tx:
         doc.validate()
         son = doc.to_mongo()
         son["rev"] = doc.rev + 1
-        son["updated_at"] = utcnow()
+        son["updated_at"] = clock.now()
         result = doc._get_collection().replace_one({"_id": doc.pk, "rev": doc.rev}, son, session=self.session)
         if result.matched_count != 1:
             raise ConcurrentModificationError(kind=doc._class_name, id=str(doc.pk))

@@ -37,6 +37,9 @@ def prepare_database(settings: Settings, *, seed_demo: bool = False) -> list[dic
     from domain.forms import load_shipped_forms
 
     load_shipped_forms()  # all or nothing: a bad or changed shipped form stops the start
+    from domain.migrations import run_migrations
+
+    run_migrations()  # idempotent: existing data gets what this version needs
     if seed_demo and not settings.is_production:
         from .seed import seed_demo_city
 
@@ -99,4 +102,4 @@ def seed_demo() -> None:
         click.echo(f"  {a['username']:<12} {a['role']:<11} {a['unit']}")
 
 
-from . import cli_accounts, cli_audit, cli_forms, cli_units  # noqa: E402,F401  (they register their commands on main)
+from . import cli_accounts, cli_audit, cli_forms, cli_migrate, cli_units  # noqa: E402,F401  (they register their commands on main)

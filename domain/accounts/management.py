@@ -7,7 +7,8 @@ from pymongo.errors import DuplicateKeyError
 from .. import jurisdiction
 from ..access import Actor, Permission, Role
 from ..errors import AccountRoleRuleError, ConcurrentModificationError, UsernameTakenError
-from ..storage import Tx, atomic, utcnow
+from .. import clock
+from ..storage import Tx, atomic
 from ..units.models import UnitKind
 from . import passwords, queries
 from .models import Account, AuthSession
@@ -32,7 +33,7 @@ def update_fields(tx: Tx, account: Account, changes: dict) -> None:
     times that sign-ins write meanwhile without touching the revision."""
     son = {account._fields[k].db_field: account._fields[k].to_mongo(v) if v is not None else None
            for k, v in changes.items()}
-    now = utcnow()
+    now = clock.now()
     done = tx.collection(Account).update_one({"_id": account.pk, "rev": account.rev},
                                              {"$set": {**son, "updated_at": now}, "$inc": {"rev": 1}},
                                              session=tx.session)
@@ -103,7 +104,7 @@ def create_account(actor: Actor, username: str, display_name: str, role, home_un
     passwords.check_policy(password)
     account = Account(username=username.strip().lower(), display_name=display_name, role=role, home_unit=home,
                       office=office_id, pool_offices=pool, password_hash=passwords.hash_password(password),
-                      password_changed_at=utcnow())
+                      password_changed_at=clock.now())
 
     def work(tx: Tx) -> None:
         tx.insert(account)
@@ -138,7 +139,7 @@ def update_account(actor: Actor, account_id, **changes) -> dict:
     changed = {k: v for k, v in changes.items() if v != getattr(account, k)}
     if not changed:
         return queries.describe([account])[0]
-    now = utcnow()
+    now = clock.now()
 
     def work(tx: Tx) -> None:
         update_fields(tx, account, changed)
@@ -161,7 +162,7 @@ def reset_password(actor: Actor, account_id, new_password: str) -> None:
     account = queries.load_account(actor, account_id)
     passwords.check_policy(new_password)
     new_hash = passwords.hash_password(new_password)
-    now = utcnow()
+    now = clock.now()
 
     def work(tx: Tx) -> None:
         update_fields(tx, account, {"password_hash": new_hash, "password_changed_at": now,

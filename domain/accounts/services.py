@@ -18,7 +18,8 @@ from ..config import get_settings
 from ..errors import (AccountDisabledError, AccountLockedError, InvalidCredentialsError,
                       RefreshTokenReusedError, TokenExpiredError, TokenInvalidError, TokenRevokedError,
                       WrongCurrentPasswordError)
-from ..storage import Tx, atomic, utcnow
+from .. import clock
+from ..storage import Tx, atomic
 from . import passwords, queries, tokens
 from .management import (create_account, reset_password, revoke_sessions, unlock_account,  # noqa: F401
                          update_account, update_fields)
@@ -64,7 +65,7 @@ def login(username: str, password: str, *, user_agent: str | None = None) -> dic
     s = get_settings()
     name = (username or "").strip().lower()
     account = queries.account_by_username(name)
-    now = utcnow()
+    now = clock.now()
     if account is None:
         passwords.burn_verify(password)
         atomic(lambda tx: tx.audit(_Claimant(None, "anonymous", name), "auth.login-failed",
@@ -143,7 +144,7 @@ def refresh(refresh_token: str, *, user_agent: str | None = None) -> dict:
         raise TokenInvalidError()
     if session.revoked_at is not None:
         raise TokenRevokedError()
-    now = utcnow()
+    now = clock.now()
     if record.used_at is not None:
         _revoke_for_reuse(account, session.pk, now)
     if record.expires_at <= now:
@@ -189,7 +190,7 @@ def logout(actor: Actor) -> None:
     account = queries.account_by_id(actor.id)
     if account is None or actor.session_id is None:
         raise TokenInvalidError()
-    now = utcnow()
+    now = clock.now()
 
     def work(tx: Tx) -> None:
         if revoke_sessions(tx, {"_id": queries.oid(actor.session_id), "account": account.pk}, "logout", now):
@@ -210,7 +211,7 @@ def change_password(actor: Actor, current_password: str, new_password: str) -> N
         raise WrongCurrentPasswordError()
     passwords.check_policy(new_password)
     new_hash = passwords.hash_password(new_password)
-    now = utcnow()
+    now = clock.now()
 
     def work(tx: Tx) -> None:
         update_fields(tx, account, {"password_hash": new_hash, "password_changed_at": now})

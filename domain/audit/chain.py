@@ -24,7 +24,8 @@ from pymongo import ReturnDocument
 
 from ..config import get_settings
 from ..context import request_id
-from ..storage import ensure_document, retry_transaction, utcnow
+from .. import clock
+from ..storage import ensure_document, retry_transaction
 
 SYSTEM_CHAIN = "system"
 GENESIS = "0" * 64
@@ -175,7 +176,7 @@ def _link(actor, action: str, chain: str, head_seq: int, head_hash: str, target_
         "chain": chain,
         "seq": head_seq + 1,
         "prev_hash": head_hash,
-        "at": utcnow(),
+        "at": clock.now(),
         "actor_id": str(actor.id) if actor.id else None,
         "actor_role": str(actor.role),
         "actor_name": actor.username or None,

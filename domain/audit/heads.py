@@ -11,9 +11,10 @@ import fcntl
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
+from .. import clock
 from ..config import get_settings
 from ..errors import AuditChainBrokenError
 from .chain import AuditEvent, AuditHead, ChainReport, verify_chain
@@ -98,7 +99,7 @@ def _open_for_append(path: Path) -> int:
     return fd
 
 
-def export_heads(path: Path | None = None, now: datetime | None = None) -> dict:
+def export_heads(path: Path | None = None) -> dict:
     """Append ``{chain, seq, hash, exported_at}`` for each chain whose head moved since its last line.
 
     Called by the scheduled job ``workers.audit.export_audit_heads`` and by ``inspectctl audit
@@ -107,7 +108,7 @@ def export_heads(path: Path | None = None, now: datetime | None = None) -> dict:
     for a chain that no longer holds its last exported link: exporting its new head would bury that.
     """
     path = path or heads_file()
-    at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    at = clock.now()
     stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     fd = _open_for_append(path)
     try:

@@ -12,6 +12,7 @@ from ..errors import EvidenceNotValidatedError, EvidenceOverrideInvalidError
 from ..reports import services as report_services
 from ..validation import Outcome
 from . import queries
+from .. import clock
 
 OUTCOMES = ("pass", "review", "fail")
 PENDING = "pending"
@@ -107,7 +108,7 @@ def override_verdict(actor: Actor, evidence_id, *, outcome: str, reason: str):
             earlier["at"] = earlier["at"].isoformat()
         before = {"outcome": current.outcome, "override": earlier}
         current.override = {"outcome": outcome, "reason": reason, "by": actor.id, "by_name": actor.username,
-                            "at": storage.utcnow()}
+                            "at": clock.now()}
         tx.save(current)
         tx.audit(actor, "evidence.override", target_type="evidence", target_id=current.pk, chain=str(current.office),
                  target_unit=current.target_unit, before=before,

@@ -40,6 +40,7 @@ from ..validation import (
 )
 from ..validation import verdict as verdicts
 from . import blob_store, queries
+from .. import clock
 
 VALIDATE_PHOTO_JOB = "workers.evidence.validate_photo"
 PREVIEW_JOB = "workers.evidence.make_preview"
@@ -175,7 +176,7 @@ class _Judging:
         current.facts, current.facts_digest = facts.to_dict(), verdict.facts_digest
         current.phash_keys = band_keys(facts.phash)
         current.verdict, current.outcome = verdict.to_dict(), str(verdict.outcome)
-        current.validator_version, current.validated_at = verdict.validator_version, storage.utcnow()
+        current.validator_version, current.validated_at = verdict.validator_version, clock.now()
         current.thumbnail_sha256 = self.thumbnail = thumbnail.sha256 if thumbnail else None
         try:
             tx.save(current)  # conditional on the revision ``current`` was read at
@@ -283,7 +284,7 @@ def validate_report(actor: Actor = SYSTEM, report_id=None) -> dict:
         for evidence_id in ids:
             tx.enqueue(VALIDATE_PHOTO_JOB, evidence_id)
             tx.enqueue(PREVIEW_JOB, evidence_id, queue=LOW_QUEUE)  # independent of the verdict: never waits for it
-        report.validation_started_at = storage.utcnow()
+        report.validation_started_at = clock.now()
         tx.save(report)
         tx.audit(actor, "report.validation-start", target_type="report", target_id=report.pk,
                  chain=str(report.office), target_unit=report.target_unit,
@@ -293,7 +294,7 @@ def validate_report(actor: Actor = SYSTEM, report_id=None) -> dict:
     return storage.atomic(work)
 
 
-def requeue_stalled_verdicts(actor: Actor = SYSTEM, *, now=None, limit: int = 200) -> dict:
+def requeue_stalled_verdicts(actor: Actor = SYSTEM, *, limit: int = 200) -> dict:
     """Queue the verdict job again for photos that should have a verdict by now and have none: their
     report began validation over STALLED_AFTER ago. A job can be lost after the outbox marked it sent
     (Redis acknowledged it, then crashed within its fsync second) or fail all its retries; the job is
@@ -302,7 +303,7 @@ def requeue_stalled_verdicts(actor: Actor = SYSTEM, *, now=None, limit: int = 20
     shows it unjudged) instead of failing every quarter of an hour forever. The sweep's job
     (workers.evidence, every 5 minutes). Who: the system (EVIDENCE_VALIDATE)."""
     actor.require(Permission.EVIDENCE_VALIDATE)
-    now = now or storage.utcnow()
+    now = clock.now()
     cutoff = now - STALLED_AFTER
     coll = Evidence._get_collection()
     candidates = list(coll.find({"validated_at": None, "received_at": {"$lt": cutoff},

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import mongoengine as me
 
-from ..storage import utcnow
+from .. import clock
 
 
 class FormVersion(me.Document):
@@ -20,7 +20,7 @@ class FormVersion(me.Document):
     mode = me.StringField(required=True, choices=("open", "undercover", "any"))
     item_count = me.IntField(required=True)
     source = me.StringField(max_length=300)  # the file it came from
-    loaded_at = me.DateTimeField(required=True, default=utcnow)
+    loaded_at = me.DateTimeField(required=True, default=clock.now)
 
     meta = {"collection": "form_versions", "indexes": [
         {"fields": ["form_id", "version"], "unique": True},

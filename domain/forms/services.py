@@ -13,6 +13,7 @@ from ..errors import FormInvalidError, FormVersionBehindError, FormVersionConten
 from . import categories, queries
 from .loader import FormFile, FormProblem, read_forms
 from .models import FormVersion
+from .. import clock
 
 
 @dataclass
@@ -106,7 +107,7 @@ def _store(tx: storage.Tx, actor: Actor, forms: list[FormFile]) -> None:
                           content_hash=form.content_hash, title=content["title"],
                           description=content.get("description") or {}, mode=content["mode"],
                           item_count=sum(len(s["items"]) for s in content["sections"]), source=form.source,
-                          loaded_at=storage.utcnow())
+                          loaded_at=clock.now())
         tx.insert(doc)
         tx.audit(actor, "form.version-loaded", target_type="form_version",
                  target_id=f"{form.form_id}@{form.version}", chain=SYSTEM_CHAIN,

@@ -19,6 +19,7 @@ from ..uploads import Completion, Upload, register_upload_target
 from . import queries
 from .models import Evidence, Report, ReportStatus
 from .rules import parse_target
+from .. import clock
 
 KIND = "evidence"
 VALIDATE_JOB = "workers.evidence.validate_report"
@@ -68,7 +69,7 @@ def attach(actor: Actor, upload: Upload, info: BlobInfo, tx: storage.Tx) -> Comp
     # The uploads layer proved the bytes hash to what the upload declared; this proves that is what
     # the report declared for this file.
     _match(declared, client_id, info.sha256, info.size)
-    now = storage.utcnow()
+    now = clock.now()
     record = Evidence(report=report.pk, client_id=client_id, task=report.task, office=report.office,
                       target_unit=report.target_unit, inspector=report.inspector, sha256=info.sha256,
                       size=info.size, media_type=info.media_type, declared_media_type=declared.media_type,

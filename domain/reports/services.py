@@ -26,6 +26,7 @@ from ..units.geo import position
 from ..uploads.services import store_plain_upload
 from . import intake, queries, rules
 from .models import DeclaredFile, Device, Evidence, Finding, Fix, Point, Report, ReportStatus
+from .. import clock
 
 
 @dataclass
@@ -122,7 +123,7 @@ def submit_report(actor: Actor, *, submission_id: str, task_id, form_id: str, fo
         files=[_declared(f) for f in files])
 
     def work(tx: storage.Tx) -> Report:
-        now = storage.utcnow()
+        now = clock.now()
         current = Task._from_son(tx.collection(Task).find_one({"_id": task.pk}, session=tx.session))
         decision = rules.assess(current, actor.id, fields["visited_at"], now)
         report = Report(**fields, received_at=now,

@@ -23,6 +23,7 @@ from ..errors import (
 )
 from . import planning, queries, rules, sync
 from .models import SUBMITTED_OR_LATER, Task, TaskMode, TaskStatus
+from .. import clock
 
 UNSET = object()
 NO_CHANGE = object()
@@ -65,7 +66,7 @@ def plan_task(actor: Actor, *, mode, title: str, form_id: str, target_unit_id, s
     TaskInspectorNotInPoolError, TaskConflictOfInterestError.
     """
     office = planning.office_of(actor)
-    now = storage.utcnow()
+    now = clock.now()
     mode = TaskMode(mode)
     starts_at, ends_at = _ms(starts_at), _ms(ends_at)
     rules.check_window(starts_at, ends_at, now)
@@ -92,7 +93,7 @@ def update_task(actor: Actor, task_id, *, if_match: list[str] | None = None, tit
     """
     office = planning.office_of(actor)
     current = queries.get_task(actor, task_id)
-    now = storage.utcnow()
+    now = clock.now()
     site = planning.site_unit(actor, site_id) if site_id is not UNSET else None
     target = planning.target_unit(actor, current.target_unit) if site or inspector_ids is not UNSET else None
     form = (planning.form_version(actor, current.form_id, form_version, current.mode)
@@ -139,7 +140,7 @@ def _transition(actor: Actor, task_id, action: str, audit_action: str,
     def work(tx: storage.Tx) -> Task:
         task = queries.task_in_tx(tx, current.pk)
         to = rules.next_status(action, task.status)
-        now = storage.utcnow()
+        now = clock.now()
         before = summary(task)
         if apply is not None and apply(task, now) is NO_CHANGE:
             return task
@@ -227,7 +228,7 @@ def record_report(tx: storage.Tx, actor: Actor, task_id, inspector_id) -> Report
     late = task.status in SUBMITTED_OR_LATER
     if mine.reported_at is not None:
         return ReportMark(task, late, False)
-    now = storage.utcnow()
+    now = clock.now()
     before = summary(task)
     mine.reported_at, mine.reported_late = now, late
     if task.status is TaskStatus.PLANNED:

@@ -22,6 +22,7 @@ from ..config import get_settings
 from ..errors import SyncTokenInvalidError
 from . import queries, rules
 from .models import Task, TaskStatus
+from .. import clock
 
 COUNTER_ID = "task_sync"
 CLOCK_SKEW = timedelta(minutes=5)
@@ -107,7 +108,7 @@ def _removal(task: Task, inspector_id, now: datetime, days: int) -> str | None:
     return None
 
 
-def sync_tasks(actor: Actor, updated_since: str | None = None, *, now: datetime | None = None) -> SyncResult:
+def sync_tasks(actor: Actor, updated_since: str | None = None) -> SyncResult:
     """The inspector's active tasks in full (with an ETag), or with ``updated_since`` only what changed
     since that token plus removal markers {id, removed, reason} for tasks that left the active set.
 
@@ -115,7 +116,7 @@ def sync_tasks(actor: Actor, updated_since: str | None = None, *, now: datetime 
     Raises Forbidden, SyncTokenInvalidError.
     """
     actor.require(Permission.TASK_SYNC)
-    now = now or storage.utcnow()
+    now = clock.now()
     days = get_settings().sync_submitted_days
     seq = current_seq()  # BEFORE the reads below: see the module docstring
     token = encode_token(seq, now)

@@ -19,6 +19,7 @@ from ..jurisdiction import chain_for_path, chain_for_unit
 from . import geo, queries, rules
 from .models import RegionLevel, Unit, UnitKind
 from .references import history_reason
+from .. import clock
 
 RECOUNT_JOB = "workers.units.recount_sites"
 UNSET = object()
@@ -207,10 +208,10 @@ def move_unit(actor: Actor, unit_id, new_parent_id) -> Unit:
         before = summary(unit)
         new_path = parent.path_ids if parent else []
         unit.parent, unit.ancestors = new_parent, new_path
-        unit.moves.append({"at": storage.utcnow(), "from_parent": old_parent, "to_parent": new_parent,
+        unit.moves.append({"at": clock.now(), "from_parent": old_parent, "to_parent": new_parent,
                            "by": str(actor.id) if actor.id else actor.username})
         tx.save(unit)
-        now = storage.utcnow()
+        now = clock.now()
         updates = []
         for d in queries.descendants_in_tx(tx, unit.pk):
             tail = d["ancestors"][d["ancestors"].index(unit.pk):]
@@ -266,7 +267,7 @@ def recount_sites(actor: Actor, unit_ids) -> dict:
         for uid, n in counts.items():
             res = tx.collection(Unit).update_one(
                 {"_id": uid, "site_count": {"$ne": n}},
-                {"$set": {"site_count": n, "updated_at": storage.utcnow()}, "$inc": {"rev": 1}}, session=tx.session)
+                {"$set": {"site_count": n, "updated_at": clock.now()}, "$inc": {"rev": 1}}, session=tx.session)
             changed += res.modified_count
         return changed
 

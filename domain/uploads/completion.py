@@ -33,7 +33,8 @@ from ..access import Actor
 from ..errors import DomainError, UploadClaimExpiredError, UploadLockedError
 from ..evidence import ALLOWED, BlobInfo, BlobStore
 from ..evidence import sniff
-from ..storage import Tx, atomic, utcnow
+from .. import clock
+from ..storage import Tx, atomic
 from . import partials
 from .models import BlobClaim, Upload, UploadStatus
 from .targets import as_completion, upload_target
@@ -121,7 +122,7 @@ def complete_plain(actor: Actor, upload: Upload, stream: BinaryIO, *, store: Blo
     def claim(_verified_sha256: str) -> None:
         # majority: acknowledged means visible to any later snapshot transaction (drop_blob's check).
         BlobClaim._get_collection().with_options(write_concern=WriteConcern("majority", j=True)).insert_one(
-            {"sha256": sha256, "upload": upload.pk, "expires_at": utcnow() + CLAIM_TTL})
+            {"sha256": sha256, "upload": upload.pk, "expires_at": clock.now() + CLAIM_TTL})
         claimed.append(True)
 
     try:
@@ -166,7 +167,7 @@ def blob_needed(sha256: str) -> bool:
         if any(needs(tx, sha256) for needs in _blob_users):
             return True
         claims = tx.collection(BlobClaim)
-        claims.delete_many({"sha256": sha256, "expires_at": {"$lte": utcnow()}}, session=tx.session)
+        claims.delete_many({"sha256": sha256, "expires_at": {"$lte": clock.now()}}, session=tx.session)
         if claims.find_one({"sha256": sha256}, {"_id": 1}, session=tx.session) is not None:
             return True
         found = tx.collection(Upload).find({"declared_sha256": sha256}, {"offset": 1, "length": 1},

@@ -15,7 +15,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 
 from ..access import SYSTEM, Actor, Permission
-from ..clock import Clock, system_clock
+from .. import clock
 from ..config import get_settings
 from ..errors import (UploadAlreadyCompleteError, UploadChecksumMismatchError, UploadChecksumUnsupportedError,
                       UploadExpiredError, UploadInterruptedError, UploadLockedError, UploadOffsetMismatchError,
@@ -56,7 +56,7 @@ def _parse_checksum(header: str | None) -> tuple[str, bytes] | None:
 
 def create_upload(actor: Actor, *, length: int, metadata: dict, body: BinaryIO | None = None,
                   content_length: int | None = None, checksum: str | None = None,
-                  store: BlobStore | None = None, clock: Clock = system_clock) -> Upload:
+                  store: BlobStore | None = None) -> Upload:
     """Anyone with ``upload:create``. Metadata: ``target`` (a registered kind), ``sha256`` (hex of the
     whole file), optional ``target_id`` and ``filename`` (kept as a display label only). With a body,
     the first bytes are appended at once (creation-with-upload).
@@ -90,11 +90,11 @@ def create_upload(actor: Actor, *, length: int, metadata: dict, body: BinaryIO |
         raise
     if length == 0 or (body is not None and content_length != 0):
         return append_chunk(actor, upload.pk, offset=0, body=body, content_length=content_length,
-                            checksum=checksum, store=store, clock=clock)
+                            checksum=checksum, store=store)
     return upload
 
 
-def _claim(actor: Actor, upload_id, offset: int, clock: Clock) -> tuple[Upload, str]:
+def _claim(actor: Actor, upload_id, offset: int) -> tuple[Upload, str]:
     """Take the upload's lease if ``offset`` is where it stands; else say why not."""
     upload = queries.upload_for(actor, upload_id)
     now = clock.now()
@@ -137,7 +137,7 @@ def _release(upload_id, token: str) -> None:
 
 
 def append_chunk(actor: Actor, upload_id, *, offset: int, body: BinaryIO | None, content_length: int | None = None,
-                 checksum: str | None = None, store: BlobStore | None = None, clock: Clock = system_clock) -> Upload:
+                 checksum: str | None = None, store: BlobStore | None = None) -> Upload:
     """The upload's owner (``upload:create``): append ``body`` at ``offset`` (tus PATCH). A PATCH may
     carry the whole rest of the upload; the last byte completes it (``completion.complete_tus``).
 
@@ -155,7 +155,7 @@ def append_chunk(actor: Actor, upload_id, *, offset: int, body: BinaryIO | None,
         raise UploadTooLargeError(limit=remaining)
     if upload.complete and offset == upload.length and not content_length:
         return upload  # a client repeating its last PATCH after losing the answer: nothing to do
-    upload, token = _claim(actor, upload_id, offset, clock)
+    upload, token = _claim(actor, upload_id, offset)
     remaining = upload.length - offset  # again, under the lease: another PATCH may have moved it meanwhile
     try:
         if remaining == 0:  # repeating a completion that failed half-way: the bytes may be adopted already
@@ -195,7 +195,7 @@ class _Empty:
         return b""
 
 
-def upload_status(actor: Actor, upload_id, *, clock: Clock = system_clock) -> Upload:
+def upload_status(actor: Actor, upload_id) -> Upload:
     """The upload's owner: where it stands (tus HEAD). Raises UploadNotFoundError, UploadExpiredError."""
     actor.require(Permission.UPLOAD_CREATE)
     upload = queries.upload_for(actor, upload_id)
@@ -204,7 +204,7 @@ def upload_status(actor: Actor, upload_id, *, clock: Clock = system_clock) -> Up
     return upload
 
 
-def terminate_upload(actor: Actor, upload_id, *, clock: Clock = system_clock) -> None:
+def terminate_upload(actor: Actor, upload_id) -> None:
     """The upload's owner: abandon an unfinished upload and free its space (tus termination).
 
     A completed upload is evidence handed to its target and is not deleted here.
@@ -226,7 +226,7 @@ def terminate_upload(actor: Actor, upload_id, *, clock: Clock = system_clock) ->
     partials.remove(upload.pk)
 
 
-def expire_uploads(actor: Actor = SYSTEM, *, clock: Clock = system_clock, limit: int = 1000,
+def expire_uploads(actor: Actor = SYSTEM, *, limit: int = 1000,
                    store: BlobStore | None = None) -> dict:
     """The system (``job:run``), from the scheduler: remove unfinished uploads past their expiry, with
     their partial files, then partial files that no record owns, and put back blobs that a crashed
@@ -252,8 +252,7 @@ def expire_uploads(actor: Actor = SYSTEM, *, clock: Clock = system_clock, limit:
 
 
 def store_plain_upload(actor: Actor, *, target_kind: str, stream: BinaryIO, declared_sha256: str, declared_size: int,
-                       target_id: str | None = None, filename: str | None = None, store: BlobStore | None = None,
-                       clock: Clock = system_clock) -> Upload:
+                       target_id: str | None = None, filename: str | None = None, store: BlobStore | None = None) -> Upload:
     """Anyone with ``upload:create``: a whole file in one request body (the non-tus path intake exposes).
 
     Raises UploadTooLargeError (before reading, from ``declared_size``; or when the body runs past

@@ -12,6 +12,7 @@ from domain.forms import load_shipped_forms
 from domain.reports import Report
 from tests.factories.reports import clean_answers, form_content, photos_for, report_body
 from tests.factories.tasks import task_in
+from domain import clock
 
 URL = "/api/v1/reports"
 
@@ -72,7 +73,7 @@ def test_a_changed_payload_under_the_same_submission_id_is_409(client, world):
     task = task_in(world)
     body = report_body(task, photos_for(task))
     first = post(client, world, body).get_json()
-    changed = {**body, "device_time": (storage.utcnow() + timedelta(seconds=5)).isoformat()}
+    changed = {**body, "device_time": (clock.now() + timedelta(seconds=5)).isoformat()}
     problem_body = problem(post(client, world, changed, lang="en"), 409, "report.submission-conflict")
     assert first["id"] in problem_body["detail"]
     assert Report.objects.count() == 1
@@ -136,7 +137,7 @@ def test_an_inspector_not_assigned_gets_404_and_a_cancelled_task_before_the_visi
                        site_unit=world.unit("site_west"), inspector_accounts=[])
     problem(post(client, world, report_body(west, photos_for(west))), 404, "task.not-found")
     task = task_in(world, cancelled=True)
-    late_visit = report_body(task, photos_for(task), visited_at=storage.utcnow().isoformat())
+    late_visit = report_body(task, photos_for(task), visited_at=clock.now().isoformat())
     body = problem(post(client, world, late_visit), 422, "report.outside-assignment")
     assert Report.objects.count() == 0
     assert body["status"] == 422

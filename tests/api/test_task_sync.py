@@ -7,12 +7,14 @@ from datetime import timedelta
 
 import pytest
 
+from domain.clock import FixedClock
 from domain import storage
 from domain.accounts.services import actor_for
 from domain.tasks import services, sync
 from domain.tasks.models import Task
 from tests.factories.accounts import AccountFactory
 from tests.factories.tasks import task_in
+from domain import clock
 
 URL = "/api/v1/sync/tasks"
 
@@ -32,7 +34,7 @@ def supervisor(world):
 
 
 def test_a_full_sync_returns_the_active_set_whole_with_site_and_form(client, world):
-    now = storage.utcnow()
+    now = clock.now()
     planned, started = task_in(world), task_in(world, in_progress=True)
     recent = task_in(world, submitted=True, now=now - timedelta(days=6))
     task_in(world, reviewed=True, now=now - timedelta(days=8))  # submitted too long ago
@@ -98,15 +100,17 @@ def test_a_task_submitted_long_enough_ago_leaves_as_expired(world, settings):
     me = actor_for(world.accounts["inspector_east"])
     first = sync.sync_tasks(me)
     assert [t.pk for t in first.tasks] == [task.pk]
-    later = storage.utcnow() + timedelta(days=settings.sync_submitted_days, minutes=1)
-    gone = sync.sync_tasks(me, first.sync_token, now=later)
-    assert gone.tasks == [] and gone.removed == [{"id": str(task.pk), "removed": True, "reason": "expired"}]
-    assert sync.sync_tasks(me, gone.sync_token, now=later + timedelta(minutes=1)).removed == []
-    assert sync.sync_tasks(me, now=later).tasks == []
+    later = clock.now() + timedelta(days=settings.sync_submitted_days, minutes=1)
+    with clock.using(FixedClock(later)) as moved:
+        gone = sync.sync_tasks(me, first.sync_token)
+        assert gone.tasks == [] and gone.removed == [{"id": str(task.pk), "removed": True, "reason": "expired"}]
+        assert sync.sync_tasks(me).tasks == []
+        moved.advance(timedelta(minutes=1))
+        assert sync.sync_tasks(me, gone.sync_token).removed == []
 
 
 @pytest.mark.parametrize("token,reason", [("not base64!", "malformed"), ("e30", "malformed"),
-                                          (sync.encode_token(10 ** 6, storage.utcnow()), "unknown")],
+                                          (sync.encode_token(10 ** 6, clock.now()), "unknown")],
                          ids=["not-base64", "empty-json", "sequence-from-the-future"])
 def test_a_token_this_server_did_not_issue_is_a_422(client, world, token, reason):
     resp = client.get(URL, query_string={"updated_since": token}, headers=world.headers("inspector_east"))
@@ -134,7 +138,7 @@ def test_a_write_committed_while_a_sync_reads_is_picked_up_by_the_next_sync(clie
     after = delta(client, world, during["sync_token"])
     assert [t["title"] for t in after["tasks"]] == ["同步途中修改"]
     assert Task.objects.get(pk=task.pk).sync_seq > sync.decode_token(
-        during["sync_token"], current=sync.current_seq(), now=storage.utcnow())[0]
+        during["sync_token"], current=sync.current_seq(), now=clock.now())[0]
 
 
 def test_a_phone_syncing_during_a_stream_of_writes_ends_with_every_last_version(world):

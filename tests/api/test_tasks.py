@@ -10,6 +10,7 @@ from domain.forms import load_shipped_forms
 from domain.tasks.models import TaskStatus
 from tests.factories.accounts import AccountFactory
 from tests.factories.tasks import plan_body, task_in
+from domain import clock
 
 URL = "/api/v1/tasks"
 
@@ -73,7 +74,7 @@ def test_a_bad_plan_is_a_422_with_its_code(client, world, forms, overrides, code
 
 
 def test_a_window_that_ends_before_it_starts_is_refused(client, world, forms):
-    now = storage.utcnow()
+    now = clock.now()
     resp = post(client, world, starts_at=(now + timedelta(days=2)).isoformat(),
                 ends_at=(now + timedelta(days=1)).isoformat())
     assert resp.status_code == 422 and resp.get_json()["code"] == "task.window-invalid"
@@ -132,7 +133,7 @@ def test_patch_honours_if_match_and_only_while_planned(client, world, forms):
 
 
 def test_lists_filter_count_and_page_in_a_stable_order(client, world, forms):
-    now = storage.utcnow()
+    now = clock.now()
     early = task_in(world, starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=2))
     late = task_in(world, starts_at=now + timedelta(days=5), ends_at=now + timedelta(days=6), in_progress=True)
     covert = task_in(world, undercover=True, starts_at=now + timedelta(days=5), ends_at=now + timedelta(days=7))

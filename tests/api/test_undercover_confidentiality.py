@@ -11,6 +11,7 @@ from domain import storage
 from domain.tasks.models import Task, TaskStatus
 from tests.factories.accounts import AccountFactory
 from tests.factories.tasks import TaskFactory, task_in
+from domain import clock
 
 URL = "/api/v1/tasks"
 DEPARTMENT_KEYS = {"id", "title", "mode", "status", "office", "target_unit", "site", "starts_at", "ends_at",
@@ -94,7 +95,7 @@ def test_an_undercover_task_on_a_site_below_the_liaisons_unit_stays_hidden(clien
 def liaison_responses(client, world, tasks: dict) -> list:
     """Every task request a liaison can make, with ids it knows or guesses."""
     h = world.headers("liaison_water")
-    now = storage.utcnow()
+    now = clock.now()
     gets = [URL, f"{URL}?limit=1", f"{URL}/count", f"{URL}?mode=undercover", f"{URL}?mode=open",
             f"{URL}/count?mode=undercover", f"{URL}?target_unit_id={world.id('water')}",
             f"{URL}?site_id={world.id('site_water')}", f"{URL}/count?site_id={world.id('site_water')}",

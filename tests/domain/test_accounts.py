@@ -17,6 +17,7 @@ from domain.audit import SYSTEM_CHAIN, AuditEvent, verify_chain
 from domain.config import get_settings, set_settings
 from tests.factories.accounts import AccountFactory
 from tests.personas import PASSWORD
+from domain import clock
 
 
 def admin(world):
@@ -94,7 +95,7 @@ def test_the_lock_ends_by_itself_and_success_resets_the_counter(world):
         services.login("inspector_east", "Wrong@2026")
     assert Account.objects.get(pk=account.pk).failed_logins == 1
     Account._get_collection().update_one({"_id": account.pk}, {"$set": {
-        "locked_until": storage.utcnow() - timedelta(seconds=1)}})
+        "locked_until": clock.now() - timedelta(seconds=1)}})
     services.login("inspector_east", PASSWORD)
     fresh = Account.objects.get(pk=account.pk)
     assert fresh.failed_logins == 0 and fresh.locked_until is None
@@ -171,7 +172,7 @@ def test_unknown_and_expired_refresh_tokens_are_refused(world):
     with pytest.raises(e.TokenInvalidError):
         services.refresh("not-a-token")
     token = services.login("admin", PASSWORD)["refresh_token"]
-    RefreshToken._get_collection().update_many({}, {"$set": {"expires_at": storage.utcnow() - timedelta(seconds=1)}})
+    RefreshToken._get_collection().update_many({}, {"$set": {"expires_at": clock.now() - timedelta(seconds=1)}})
     with pytest.raises(e.TokenExpiredError):
         services.refresh(token)
 
@@ -287,7 +288,7 @@ def test_an_update_keeps_the_failure_counter_written_by_logins_meanwhile(world):
 def test_reset_password_lifts_the_lock_and_ends_every_session(world):
     token = world.tokens("inspector_east")["access_token"]
     Account._get_collection().update_one({"username": "inspector_east"}, {"$set": {
-        "locked_until": storage.utcnow() + timedelta(hours=1)}})
+        "locked_until": clock.now() + timedelta(hours=1)}})
     services.reset_password(admin(world), world.accounts["inspector_east"].pk, "Reset@2026")
     with pytest.raises(e.TokenRevokedError):
         services.actor_from_access_token(token)

@@ -13,6 +13,8 @@ import pytest
 from bson import ObjectId
 from click.testing import CliRunner
 
+from domain import clock
+from domain.clock import FixedClock
 from domain import storage
 from domain.access import SYSTEM, Actor, Role
 from domain.audit import (SYSTEM_CHAIN, AuditEvent, AuditHead, export_heads, read_exported_heads, verify_all,
@@ -247,7 +249,8 @@ def test_the_app_refuses_to_delete_or_edit_audit_events():
 
 def test_export_appends_a_line_only_for_heads_that_moved(heads_dir):
     _append(2)
-    first = export_heads(now=datetime(2026, 11, 3, 8, 0, tzinfo=timezone.utc))
+    with clock.using(FixedClock(datetime(2026, 11, 3, 8, 0, tzinfo=timezone.utc))):
+        first = export_heads()
     assert (first["written"], Path(first["file"])) == (1, heads_dir / "heads.jsonl")
     assert export_heads()["written"] == 0
     _append(1)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from domain.clock import FixedClock
 from domain import storage
 from domain.access import SYSTEM
 from domain.accounts.services import actor_for
@@ -18,6 +19,7 @@ from domain.reports import Evidence, Report
 from domain.validation import band_keys
 from domain.validation import verdict as verdicts
 from tests.factories.evidence import corpus_task, evidence_of, received_report
+from domain import clock
 
 FILES = {"gps": "jpg/gps/DSCN0010.jpg", "blue": "jpg/xmp/BlueSquare.jpg", "hdr": "jpg/hdr/iphone_hdr_NO.jpg"}
 
@@ -221,7 +223,7 @@ def test_a_photo_changed_meanwhile_is_read_again_and_judged_without_losing_the_c
 
 
 def _validation_began_minutes_ago(report, minutes: int) -> None:
-    past = storage.utcnow() - timedelta(minutes=minutes)
+    past = clock.now() - timedelta(minutes=minutes)
     Report._get_collection().update_one({"_id": report.pk}, {"$set": {"validation_started_at": past}})
     Evidence._get_collection().update_many({"report": report.pk}, {"$set": {"received_at": past}})
 
@@ -239,8 +241,12 @@ def test_a_photo_whose_verdict_job_was_lost_gets_it_again_at_most_once_a_quarter
     assert AuditEvent.objects(action="evidence.verdict-requeued").count() == 2
     assert event.chain == str(evidence_of(report.pk)["gps"].office) and event.after["requeues"] == 1
 
-    later = [storage.utcnow() + timedelta(minutes=16 * k) for k in (1, 2, 3)]
-    assert [validation.requeue_stalled_verdicts(SYSTEM, now=t)["queued"] for t in later] == [2, 2, 0]
+    later = [clock.now() + timedelta(minutes=16 * k) for k in (1, 2, 3)]
+    queued = []
+    for t in later:
+        with clock.using(FixedClock(t)):
+            queued.append(validation.requeue_stalled_verdicts(SYSTEM)["queued"])
+    assert queued == [2, 2, 0]
     assert {e.verdict_requeues for e in evidence_of(report.pk).values() if e.validated_at is None} == {3}
 
     validation.validate_evidence(SYSTEM, evidence_of(report.pk)["gps"].pk)  # the job ran in the end
@@ -259,7 +265,7 @@ def test_photos_of_a_report_still_arriving_or_whose_validation_just_began_are_le
     _validation_began_minutes_ago(report, 20)
     Report._get_collection().update_one({"_id": report.pk}, {"$unset": {"validation_started_at": ""}})
     assert validation.requeue_stalled_verdicts(SYSTEM)["queued"] == 0  # the last file has not arrived
-    Report._get_collection().update_one({"_id": report.pk}, {"$set": {"validation_started_at": storage.utcnow()}})
+    Report._get_collection().update_one({"_id": report.pk}, {"$set": {"validation_started_at": clock.now()}})
     assert validation.requeue_stalled_verdicts(SYSTEM)["queued"] == 0  # its jobs were queued just now
     assert OutboxEntry.objects(job=validation.VALIDATE_PHOTO_JOB).count() == 0
 

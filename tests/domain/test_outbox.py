@@ -8,6 +8,7 @@ import pytest
 from domain import storage
 from domain.outbox import OutboxEntry, OutboxStatus, dispatch_pending, pending_count
 from domain.ports import QueueUnavailable
+from domain import clock
 
 
 class RecordingQueue:
@@ -60,7 +61,7 @@ def test_pending_entries_are_sent_oldest_first_under_a_job_id_derived_from_the_e
 def test_an_entry_leased_by_a_live_dispatcher_is_left_to_it():
     entry, = enqueue(("workers.units.recount_sites", ("u1",), {}))
     OutboxEntry.objects(pk=entry.pk).update(status=OutboxStatus.DISPATCHING,
-                                            leased_until=storage.utcnow() + timedelta(seconds=50))
+                                            leased_until=clock.now() + timedelta(seconds=50))
     queue = RecordingQueue()
     assert dispatch_pending(queue)["sent"] == 0
     assert queue.sent == [] and status(entry) is OutboxStatus.DISPATCHING
@@ -69,7 +70,7 @@ def test_an_entry_leased_by_a_live_dispatcher_is_left_to_it():
 def test_the_lease_of_a_dispatcher_that_died_mid_send_expires_and_the_next_sweep_sends_the_entry():
     entry, = enqueue(("workers.units.recount_sites", ("u1",), {}))
     OutboxEntry.objects(pk=entry.pk).update(status=OutboxStatus.DISPATCHING, attempts=1,
-                                            leased_until=storage.utcnow() - timedelta(seconds=1))
+                                            leased_until=clock.now() - timedelta(seconds=1))
     queue = RecordingQueue()
     assert dispatch_pending(queue)["sent"] == 1
     stored = OutboxEntry.objects.get(pk=entry.pk)
@@ -95,7 +96,7 @@ def test_an_entry_the_queue_refuses_stays_leased_and_does_not_hold_up_the_others
     assert dispatch_pending(queue) == {"sent": 1, "failed": 1, "queue_down": False}
     assert status(good) is OutboxStatus.SENT
     stored = OutboxEntry.objects.get(pk=poison.pk)
-    assert stored.status is OutboxStatus.DISPATCHING and stored.leased_until > storage.utcnow()
+    assert stored.status is OutboxStatus.DISPATCHING and stored.leased_until > clock.now()
 
 
 def test_a_kick_after_commit_sends_only_the_entries_it_names():

@@ -26,6 +26,7 @@ from tests.factories.accounts import AccountFactory
 from tests.factories.reports import (as_kwargs, clean_answers, declare, form_content, photo, photos_for,
                                      report_body, sha)
 from tests.factories.tasks import task_in
+from domain import clock
 
 VALIDATE = "workers.evidence.validate_report"
 
@@ -183,8 +184,8 @@ def test_a_report_after_submission_was_closed_or_reviewed_is_kept_flagged_late_a
 
 
 def test_a_report_after_the_window_is_kept_and_flagged_late(world):
-    task = task_in(world, starts_at=storage.utcnow() - timedelta(days=2), ends_at=storage.utcnow() - timedelta(days=1))
-    report = submit(world, task, visited_at=(storage.utcnow() - timedelta(days=1, hours=3)).isoformat()).report
+    task = task_in(world, starts_at=clock.now() - timedelta(days=2), ends_at=clock.now() - timedelta(days=1))
+    report = submit(world, task, visited_at=(clock.now() - timedelta(days=1, hours=3)).isoformat()).report
     assert report.late is True and [str(r) for r in report.late_reasons] == ["after-window"]
 
 
@@ -201,14 +202,14 @@ def test_a_task_cancelled_before_the_declared_visit_refuses_the_report(world):
     task = task_in(world)
     tasks.cancel_task(actor(world, "supervisor_east"), task.pk, "计划调整")
     with pytest.raises(ReportOutsideAssignmentError) as caught:
-        submit(world, task, visited_at=storage.utcnow().isoformat())
+        submit(world, task, visited_at=clock.now().isoformat())
     assert caught.value.params["reason"] == "cancelled-before-visit"
     assert Report.objects.count() == 0
 
 
 def test_a_task_cancelled_after_the_declared_visit_keeps_the_report_flagged(world):
     task = task_in(world)
-    visited = storage.utcnow() - timedelta(minutes=30)
+    visited = clock.now() - timedelta(minutes=30)
     tasks.cancel_task(actor(world, "supervisor_east"), task.pk, "计划调整")
     report = submit(world, task, visited_at=visited.isoformat()).report
     assert [str(r) for r in report.late_reasons] == ["task-cancelled"]
@@ -217,7 +218,7 @@ def test_a_task_cancelled_after_the_declared_visit_keeps_the_report_flagged(worl
 
 def test_positions_in_gcj02_are_stored_in_wgs84_beside_the_original(world):
     task = task_in(world)
-    fix = {"lat": 22.5760, "lon": 113.0830, "accuracy_m": 5, "crs": "gcj02", "at": storage.utcnow().isoformat()}
+    fix = {"lat": 22.5760, "lon": 113.0830, "accuracy_m": 5, "crs": "gcj02", "at": clock.now().isoformat()}
     report = submit(world, task, fixes=[fix]).report
     stored = Report.objects.get(pk=report.pk).fixes[0]
     assert stored.input == {"crs": "gcj02", "lon": 113.083, "lat": 22.576}

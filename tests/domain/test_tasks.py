@@ -31,6 +31,7 @@ from domain.tasks.rules import TRANSITIONS
 from domain.units.models import Unit, UnitKind
 from tests.factories.accounts import AccountFactory
 from tests.factories.tasks import task_in
+from domain import clock
 
 STATUSES = list(TaskStatus)
 ACTIONS = ["acknowledge", "cancel", "close_submission", "review", "close", "update"]
@@ -48,7 +49,7 @@ def actor(world, persona):
 
 
 def plan(world, persona="supervisor_east", **overrides):
-    now = storage.utcnow()
+    now = clock.now()
     data = dict(mode="open", title="水务局窗口明查", form_id="open_check_service_hall",
                 target_unit_id=world.id("water"), site_id=world.id("site_water"),
                 inspector_ids=[str(world.accounts["inspector_east"].pk)],
@@ -113,7 +114,7 @@ def test_an_undercover_form_cannot_serve_an_open_task_but_an_any_form_serves_bot
 
 
 def test_a_window_must_start_before_it_ends_and_end_in_the_future(world, forms):
-    now = storage.utcnow()
+    now = clock.now()
     with pytest.raises(TaskWindowInvalidError):
         plan(world, starts_at=now + timedelta(days=2), ends_at=now + timedelta(days=1))
     with pytest.raises(TaskWindowInvalidError):

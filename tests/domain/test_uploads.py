@@ -11,6 +11,7 @@ import pytest
 from domain.access import SYSTEM
 from domain.accounts.services import actor_for
 from domain.audit import AuditEvent
+from domain import clock
 from domain.clock import FixedClock
 from domain.errors import (Forbidden, RuleViolation, UnsupportedMediaError, UploadAlreadyCompleteError,
                            UploadChecksumMismatchError, UploadExpiredError, UploadHashMismatchError,
@@ -262,20 +263,22 @@ def test_a_truncated_upload_stays_partial_then_expires_and_is_swept(settings, st
     assert services.upload_status(inspector, upload.pk).status == UploadStatus.RECEIVING
     assert blob_files(store) == [] and calls == []
     later = FixedClock(services.upload_status(inspector, upload.pk).expires_at + timedelta(seconds=1))
-    with pytest.raises(UploadExpiredError):
-        services.upload_status(inspector, upload.pk, clock=later)
-    with pytest.raises(UploadExpiredError):
-        services.append_chunk(inspector, upload.pk, offset=len(data) // 2, body=io.BytesIO(data), clock=later)
-    services.append_chunk(inspector, kept.pk, offset=0, body=io.BytesIO(data[:10]),
-                          clock=FixedClock(later.now() - timedelta(hours=1)))  # each PATCH extends the expiry
-    assert services.expire_uploads(SYSTEM, clock=later) == {"expired": 1, "orphans": 0, "hidden_blobs": 0}
+    with clock.using(later), pytest.raises(UploadExpiredError):
+        services.upload_status(inspector, upload.pk)
+    with clock.using(later), pytest.raises(UploadExpiredError):
+        services.append_chunk(inspector, upload.pk, offset=len(data) // 2, body=io.BytesIO(data))
+    with clock.using(FixedClock(later.now() - timedelta(hours=1))):  # each PATCH extends the expiry
+        services.append_chunk(inspector, kept.pk, offset=0, body=io.BytesIO(data[:10]))
+    with clock.using(later):
+        assert services.expire_uploads(SYSTEM) == {"expired": 1, "orphans": 0, "hidden_blobs": 0}
     assert [u.pk for u in Upload.objects] == [kept.pk], "an upload that moved recently is kept"
     assert partial_files(settings) == [partials.path(kept.pk)]
     with pytest.raises(UploadNotFoundError):
         services.upload_status(inspector, upload.pk)
-    assert services.expire_uploads(SYSTEM, clock=later) == {"expired": 0, "orphans": 0, "hidden_blobs": 0}
-    with pytest.raises(Forbidden):
-        services.expire_uploads(inspector, clock=later)
+    with clock.using(later):
+        assert services.expire_uploads(SYSTEM) == {"expired": 0, "orphans": 0, "hidden_blobs": 0}
+    with clock.using(later), pytest.raises(Forbidden):
+        services.expire_uploads(inspector)
 
 
 def test_the_sweep_removes_old_partial_files_that_no_upload_owns(settings, inspector):
@@ -325,16 +328,15 @@ def test_a_completion_that_failed_unexpectedly_finishes_when_the_last_patch_is_r
 
 def test_one_patch_at_a_time_and_a_cap_on_unfinished_uploads(store, inspector, monkeypatch):
     from domain.errors import UploadLockedError, UploadTooManyOpenError
-    from domain.storage import utcnow
 
     data = PHOTO.read_bytes()
     upload = services.create_upload(inspector, length=len(data), metadata=meta(data))
-    Upload.objects(pk=upload.pk).update(set__lock_token="someone", set__lock_until=utcnow() + timedelta(minutes=5))
+    Upload.objects(pk=upload.pk).update(set__lock_token="someone", set__lock_until=clock.now() + timedelta(minutes=5))
     with pytest.raises(UploadLockedError):
         services.append_chunk(inspector, upload.pk, offset=0, body=io.BytesIO(data))
     with pytest.raises(UploadLockedError):
         services.terminate_upload(inspector, upload.pk)
-    Upload.objects(pk=upload.pk).update(set__lock_until=utcnow() - timedelta(seconds=1))  # a dead request's lease
+    Upload.objects(pk=upload.pk).update(set__lock_until=clock.now() - timedelta(seconds=1))  # a dead request's lease
     assert services.append_chunk(inspector, upload.pk, offset=0, body=io.BytesIO(data), store=store).complete
     monkeypatch.setattr(services, "MAX_OPEN_PER_ACCOUNT", 2)
     for _ in range(2):

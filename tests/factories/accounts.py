@@ -7,6 +7,7 @@ from argon2 import PasswordHasher
 from domain import storage
 from domain.access import Role
 from domain.accounts.models import Account
+from domain import clock
 
 PASSWORD = "Factory@2026"
 _HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
@@ -27,7 +28,7 @@ class AccountFactory(factory.Factory):
     class Params:
         disabled = factory.Trait(active=False)
         locked = factory.Trait(locked_until=factory.LazyFunction(
-            lambda: storage.utcnow().replace(year=storage.utcnow().year + 1)))
+            lambda: clock.now().replace(year=clock.now().year + 1)))
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):

@@ -18,6 +18,7 @@ from domain.evidence import blob_store
 from domain.reports import Evidence
 from domain.tasks.models import SiteSnapshot
 from tests.factories.reports import clean_answers, declare, form_content, report_body
+from domain import clock
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("EVIDENCE_CORPUS") or ROOT.parent / "shared" / "evidence-corpus")
@@ -111,7 +112,7 @@ def matrix_photo(world) -> str:
         tx.collection(Evidence).update_one({"_id": record.pk}, {"$set": {
             "sha256": original, "size": len(raw), "facts": facts.to_dict(), "facts_digest": facts.digest,
             "verdict": {"outcome": "review", "reasons": [], "validator_version": 1, "facts_digest": facts.digest},
-            "outcome": "review", "validator_version": 1, "validated_at": storage.utcnow(),
+            "outcome": "review", "validator_version": 1, "validated_at": clock.now(),
             "thumbnail_sha256": thumb, "preview_sha256": preview}}, session=tx.session)
     storage.atomic(work)
     world.photo_id = str(record.pk)

@@ -20,6 +20,7 @@ from domain import storage
 from domain.forms import indicates_problem, visible_items
 from domain.forms.models import FormVersion
 from domain.reports import DeclaredFile, Device, Evidence, Report, ReportStatus
+from domain import clock
 
 TIME_ANSWER = "2026-03-02T09:15:00+08:00"
 DEVICE = {"model": "HUAWEI Mate 60", "os": "HarmonyOS 4.2", "app_version": "1.4.0"}
@@ -98,7 +99,7 @@ def photos_for(task, start: int = 1) -> dict[str, tuple[dict, bytes]]:
 def report_body(task, photos: dict | None = None, **overrides) -> dict:
     """A POST /api/v1/reports body for ``task`` with clean answers and ``photos`` declared."""
     answers, _needs = clean_answers(form_content(task))
-    now = storage.utcnow()
+    now = clock.now()
     body = {"submission_id": str(uuid.uuid4()), "task_id": str(task.pk), "form_id": task.form_id,
             "form_version": task.form_version, "visited_at": (now - timedelta(minutes=30)).isoformat(),
             "device": dict(DEVICE), "device_time": now.isoformat(), "answers": answers,
@@ -131,7 +132,7 @@ class ReportFactory(factory.Factory):
         model = Report
         exclude = ("task_doc", "inspector_account", "now")
 
-    now = factory.LazyFunction(storage.utcnow)
+    now = factory.LazyFunction(clock.now)
     task_doc = None
     inspector_account = None
     submission_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
@@ -190,7 +191,7 @@ class EvidenceFactory(factory.Factory):
     item = factory.LazyAttribute(lambda o: o.report_doc.file(o.client_id).item)
     upload = factory.LazyFunction(ObjectId)
     protocol = "plain"
-    received_at = factory.LazyFunction(storage.utcnow)
+    received_at = factory.LazyFunction(clock.now)
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):

@@ -22,6 +22,7 @@ from domain.tasks.models import (
     TaskStatus,
     Transition,
 )
+from domain import clock
 
 ORDER = (TaskStatus.PLANNED, TaskStatus.IN_PROGRESS, TaskStatus.SUBMITTED, TaskStatus.REVIEWED, TaskStatus.CLOSED)
 
@@ -41,7 +42,7 @@ class TaskFactory(factory.Factory):
         model = Task
         exclude = ("office_unit", "target", "site_unit", "inspector_accounts", "now")
 
-    now = factory.LazyFunction(storage.utcnow)
+    now = factory.LazyFunction(clock.now)
     office_unit = None
     target = None
     site_unit = None
@@ -103,7 +104,7 @@ def task_in(world, *, inspectors=("inspector_east",), accounts=None, **kwargs) -
 
 def plan_body(world, **overrides) -> dict:
     """A POST /api/v1/tasks body: supervisor_east's open check of 水务局 with inspector_east."""
-    now = storage.utcnow()
+    now = clock.now()
     body = {"mode": "open", "title": "水务局服务窗口明查", "form_id": "open_check_service_hall",
             "target_unit_id": world.id("water"), "site_id": world.id("site_water"),
             "inspector_ids": [str(world.accounts["inspector_east"].pk)],

@@ -10,6 +10,7 @@ from domain.accounts import services
 from domain.accounts.models import Account
 from domain.audit import AuditEvent
 from ops.cli import main
+from domain import clock
 
 
 def test_create_admin_reads_the_password_from_stdin_and_the_admin_can_sign_in(world):
@@ -37,7 +38,7 @@ def test_create_admin_names_an_unknown_unit_code(world):
 
 def test_unlock_lifts_a_lock_out(world):
     Account._get_collection().update_one({"username": "inspector_east"}, {"$set": {
-        "locked_until": storage.utcnow() + timedelta(minutes=10), "failed_logins": 3}})
+        "locked_until": clock.now() + timedelta(minutes=10), "failed_logins": 3}})
     result = CliRunner().invoke(main, ["unlock", "Inspector_East"])
     assert result.exit_code == 0, result.output
     account = Account.objects.get(username="inspector_east")

@@ -17,6 +17,7 @@ from domain.validation.hashes import distance, to_hex
 from domain.validation.near_duplicates import find_near_duplicates
 
 from .photos import CORPUS, exif, jpeg, picture
+from domain import clock
 
 _IDS: dict[str, ObjectId] = {}
 
@@ -40,7 +41,7 @@ def stored_evidence(evidence_id: ObjectId, report_id: ObjectId, sha256: str, pha
     """What the lookups read of a judged photo's record (the verdict job writes these with its verdict)."""
     return {"_id": evidence_id, "report": report_id, "client_id": str(evidence_id), "sha256": sha256,
             "facts": {"phash": phash, "dhash": dhash},
-            "phash_keys": band_keys(phash), "validated_at": storage.utcnow()}
+            "phash_keys": band_keys(phash), "validated_at": clock.now()}
 
 
 def record(facts, evidence_name, report_name):
