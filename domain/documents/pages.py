@@ -91,6 +91,25 @@ def wrap(face: Face, text: str, size: float, tracking: float, first: float, rest
     return lines
 
 
+def title_lines(title: str) -> list[str]:
+    """Lines of at most TITLE_MAX_CHARS, as even as possible, broken after a word's end.
+
+    We have no word segmentation; a break after an office or a particle (局, 室, 的, 于…)
+    keeps the common names and phrases whole.
+    """
+    lines, rest = [], title
+    while len(rest) > L.TITLE_MAX_CHARS:
+        n = math.ceil(len(rest) / L.TITLE_MAX_CHARS)
+        even = math.ceil(len(rest) / n)
+        cuts = [i for i in range(max(1, even - 6), min(len(rest), L.TITLE_MAX_CHARS) + 1)
+                if rest[i - 1] in TITLE_BREAK_AFTER
+                and len(rest) - i <= L.TITLE_MAX_CHARS * (n - 1)]
+        cut = min(cuts, key=lambda i: abs(i - even)) if cuts else even
+        lines.append(rest[:cut])
+        rest = rest[cut:]
+    return [*lines, rest]
+
+
 def slot_baseline(slot: int, size: float, face: Face) -> float:
     """Baseline of a glyph centred on grid line ``slot`` (the ideographic em box in the line)."""
     em = _em(size)
@@ -163,28 +182,10 @@ class Planner:
         page.ops.append(Rule(L.BLOCK_LEFT, L.BLOCK_RIGHT, red_y, L.RED_LINE_WIDTH, red=True))
         slot = math.ceil((red_y + L.RED_LINE_WIDTH / 2 - L.BLOCK_TOP) / L.LINE_PITCH)
         slot += L.TITLE_GAP_LINES
-        for line in self._title_lines(c.title):
+        for line in title_lines(c.title):
             self._title_text(page, slot, line)
             slot += 1
         page.used = slot + 1  # one blank line before the addressee
-
-    def _title_lines(self, title: str) -> list[str]:
-        """Lines of at most TITLE_MAX_CHARS, as even as possible, broken after a word's end.
-
-        We have no word segmentation; a break after an office or a particle (局, 室, 的, 于…)
-        keeps the common names and phrases whole.
-        """
-        lines, rest = [], title
-        while len(rest) > L.TITLE_MAX_CHARS:
-            n = math.ceil(len(rest) / L.TITLE_MAX_CHARS)
-            even = math.ceil(len(rest) / n)
-            cuts = [i for i in range(max(1, even - 6), min(len(rest), L.TITLE_MAX_CHARS) + 1)
-                    if rest[i - 1] in TITLE_BREAK_AFTER
-                    and len(rest) - i <= L.TITLE_MAX_CHARS * (n - 1)]
-            cut = min(cuts, key=lambda i: abs(i - even)) if cuts else even
-            lines.append(rest[:cut])
-            rest = rest[cut:]
-        return [*lines, rest]
 
     def _title_text(self, page: Page, slot: int, line: str, size: float = L.TITLE_SIZE) -> None:
         serif = self.f["serif"]
@@ -226,7 +227,7 @@ class Planner:
     def _attachment_head(self, number: int, title: str) -> Page:
         page = self._new_page()
         self._grid_text(page, 0, Style.LABEL, 0, f"附件{number}")
-        for i, line in enumerate(self._title_lines(title)):
+        for i, line in enumerate(title_lines(title)):
             self._title_text(page, 2 + i, line)
             page.used = 4 + i
         return page
