@@ -59,9 +59,10 @@ def _draw(pdf: FPDF, op) -> None:
         else:
             pdf.text(op.x, op.baseline, op.text)
     elif isinstance(op, Rule):
-        pdf.set_draw_color(*(L.RED if op.red else (0, 0, 0)))
-        pdf.set_line_width(op.width)
-        pdf.line(op.x0, op.y, op.x1, op.y)
+        # A filled bar, not a stroked line: fpdf2 strokes with square caps ("2 J"), which
+        # would make a 156 mm rule 156 mm plus its width.
+        pdf.set_fill_color(*(L.RED if op.red else (0, 0, 0)))
+        pdf.rect(op.x0, op.y - op.width / 2, op.x1 - op.x0, op.width, style="F")
     elif isinstance(op, Photo):
         pdf.image(io.BytesIO(op.jpeg), x=op.x, y=op.y, w=op.w, h=op.h)
 
