@@ -284,3 +284,10 @@ def test_fifty_problems_plan_onto_numbered_pages_ending_on_an_even_page():
             if isinstance(op, Photo):
                 assert L.BLOCK_LEFT <= op.x and op.x + op.w <= L.BLOCK_RIGHT + 1e-6
                 assert L.BLOCK_TOP <= op.y and op.y + op.h <= L.BLOCK_BOTTOM + 1e-6
+
+
+def test_fonts_are_parsed_once_per_process():
+    from domain.documents.fonts import faces
+
+    assert faces() is faces()
+    assert faces()["serif"].advance("国") == 1.0  # a Han character fills one em: the grid holds
