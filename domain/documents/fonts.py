@@ -43,6 +43,11 @@ class Face:
         self._outlines: dict[str, tuple[int, bytes, int]] = {}
         self._lock = threading.Lock()
 
+    @property
+    def ascent(self) -> float:
+        """The top of the ideographic em box above the baseline, in em (0.88 for Noto CJK)."""
+        return self._vertical["typo_ascender"] / self.upem
+
     def has(self, ch: str) -> bool:
         return ord(ch) in self._cmap
 

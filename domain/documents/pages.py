@@ -117,7 +117,7 @@ def slot_baseline(slot: int, size: float, face: Face) -> float:
 
 
 def _ascent(face: Face) -> float:
-    return face._vertical["typo_ascender"] / face.upem  # 0.88 for Noto CJK: the em box's top
+    return face.ascent
 
 
 class Planner:
