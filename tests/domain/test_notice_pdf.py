@@ -291,3 +291,12 @@ def test_fonts_are_parsed_once_per_process():
 
     assert faces() is faces()
     assert faces()["serif"].advance("国") == 1.0  # a Han character fills one em: the grid holds
+
+
+def test_the_mark_and_the_title_are_drawn_heavy_and_the_body_is_not(doc):
+    """Noto Serif SC ships one weight: fill-and-stroke gives the 小标宋 look (mode 2)."""
+    modes = [pdfium.raw.FPDFTextObj_GetTextRenderMode(obj.raw)
+             for obj in doc[0].get_objects(filter=(pdfium.raw.FPDF_PAGEOBJ_TEXT,))]
+    heavy = modes.count(pdfium.raw.FPDF_TEXTRENDERMODE_FILL_STROKE)
+    assert heavy == 1 + 2  # the mark and the two title lines
+    assert modes.count(pdfium.raw.FPDF_TEXTRENDERMODE_FILL) > 5
