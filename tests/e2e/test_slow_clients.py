@@ -1,0 +1,171 @@
+"""Slow clients cannot freeze the API: real gunicorn (ops/gunicorn_conf.py, 2 workers x 8 threads) with
+hundreds of stalled and trickling sockets open, and the heads it refuses answered as problem+json."""
+import json
+import socket
+import threading
+import time
+
+import psutil
+import pytest
+import requests
+
+from tests.api.test_uploads_tus import KIND, TUS, URL, _service_env, create_headers
+from tests.e2e.harness import gunicorn, wait_for
+
+CLIENT_TIMEOUT = 8  # seconds (API_CLIENT_TIMEOUT); production runs 15
+STALLED = TRICKLING = 200
+
+
+@pytest.fixture(scope="module")
+def api(settings, tmp_path_factory):
+    log = tmp_path_factory.mktemp("slow-clients") / "gunicorn.log"
+    with gunicorn("tests.api.test_uploads_tus:server_app()", _service_env(settings), log, WEB_CONCURRENCY="2",
+                  API_THREADS="8", API_CLIENT_TIMEOUT=str(CLIENT_TIMEOUT)) as (base, master):
+        yield base, master
+
+
+def _connect(base: str) -> socket.socket:
+    host, port = base.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=30)
+
+
+def _established(master) -> int:
+    port = None
+    total = 0
+    for worker in psutil.Process(master.pid).children():
+        for c in worker.net_connections(kind="tcp"):
+            if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.raddr:
+                port = port or c.laddr.port
+                total += 1
+    return total
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+
+
+LOGIN_HEAD = (b"POST /api/v1/auth/login HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 100\r\n\r\n")
+
+
+def test_healthz_answers_while_hundreds_of_stalled_and_trickling_sockets_are_open(api):
+    base, master = api
+    socks: list[socket.socket] = []
+    stop = threading.Event()
+    try:
+        stalled_heads = [_connect(base) for _ in range(STALLED // 2)]
+        for s in stalled_heads:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: api\r\n")  # ... and the head never ends
+        stalled_bodies = [_connect(base) for _ in range(STALLED // 2)]
+        for s in stalled_bodies:
+            s.sendall(LOGIN_HEAD + b"{")  # one byte of a 100-byte body, no login needed
+        trickling_heads = [_connect(base) for _ in range(TRICKLING // 2)]
+        trickling_bodies = [_connect(base) for _ in range(TRICKLING // 2)]
+        for s in trickling_bodies:
+            s.sendall(LOGIN_HEAD)
+        socks = stalled_heads + stalled_bodies + trickling_heads + trickling_bodies
+        head_bytes = b"GET /healthz HTTP/1.1\r\nHost: api\r\nX-Padding: " + b"a" * 4000
+
+        def trickle():
+            i = 0
+            while not stop.wait(0.5):  # a byte per socket per round: the clock never runs out between bytes
+                for s in trickling_heads:
+                    try:
+                        s.send(head_bytes[i:i + 1])
+                    except OSError:
+                        pass
+                for s in trickling_bodies:
+                    try:
+                        s.send(b" ")
+                    except OSError:
+                        pass
+                i += 1
+
+        trickler = threading.Thread(target=trickle, daemon=True)
+        trickler.start()
+        wait_for(lambda: _established(master) >= len(socks), 30, "the workers to accept every slow socket")
+        for _ in range(10):
+            r = requests.get(base + "/healthz", timeout=10)
+            assert r.status_code == 200 and r.json() == {"status": "ok"}
+            r = requests.post(base + "/api/v1/auth/login", json={"username": "nobody", "password": "wrong-password"},
+                              timeout=10)
+            assert r.status_code == 401, "a route with a body is answered too"
+        stop.set()
+        trickler.join(5)
+        # Silent clients are closed once CLIENT_TIMEOUT passes; a trickled head is closed too, bytes or not.
+        for s in stalled_heads + stalled_bodies + trickling_heads:
+            assert _closed_by_server(s)
+    finally:
+        stop.set()
+        for s in socks:
+            s.close()
+
+
+def test_stalled_uploads_fill_only_the_streaming_threads_and_other_routes_still_answer(api, world):
+    base, _ = api
+    data = b"\xff\xd8\xff" + b"x" * 100_000
+    auth = {**world.headers("inspector_east"), **TUS}
+    stalled = []
+    try:
+        for _ in range(14):  # 2 workers x (8 - 2 reserved) streaming threads, and 2 that must queue
+            created = requests.post(base + URL, headers=create_headers(world, data), timeout=10)
+            assert created.status_code == 201, created.text
+            head = (f"PATCH {created.headers['Location']} HTTP/1.1\r\nHost: api\r\n"
+                    f"Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\n"
+                    f"Content-Length: {len(data)}\r\n"
+                    + "".join(f"{k}: {v}\r\n" for k, v in auth.items()) + "\r\n")
+            s = _connect(base)
+            s.sendall(head.encode() + data[:10])
+            stalled.append(s)
+        for _ in range(10):
+            assert requests.get(base + "/healthz", timeout=10).status_code == 200
+            assert requests.get(base + URL + "/" + "0" * 24, headers=auth, timeout=10).status_code == 404
+    finally:
+        for s in stalled:
+            s.close()
+
+
+def _raw(base: str, request: bytes) -> tuple[bytes, dict]:
+    with _connect(base) as s:
+        s.sendall(request)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return head, json.loads(body)
+
+
+def test_a_request_line_over_4_kb_is_a_problem_in_chinese(api):
+    head, body = _raw(api[0], b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: api\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"Content-Type: application/problem+json" in head
+    assert body["code"] == "request.line-too-long" and body["status"] == 400 and body["title"] == "请求行过长"
+
+
+def test_headers_over_8_kb_are_a_431_problem_in_english_when_asked(api):
+    fields = b"".join(b"X-Field-%d: %s\r\n" % (i, b"v" * 1000) for i in range(10))
+    head, body = _raw(api[0], b"GET /healthz HTTP/1.1\r\nHost: api\r\nAccept-Language: en\r\n" + fields + b"\r\n")
+    assert head.startswith(b"HTTP/1.1 431") and b"Content-Type: application/problem+json" in head
+    assert body["code"] == "request.headers-too-large" and body["title"] == "Request headers too large"
+
+
+def test_an_unparsable_head_is_a_400_problem(api):
+    head, body = _raw(api[0], b"GET /healthz HTTP/1.1\r\nHost: api\r\nno colon here\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and body["code"] == "request.unparsable"
+    assert body["detail"] == "请求不符合 HTTP/1.1 格式，服务器未处理该请求。"
+
+
+def test_keep_alive_and_pipelined_requests_still_work(api):
+    base, _ = api
+    with requests.Session() as session:  # one connection, several requests
+        for _ in range(3):
+            assert session.get(base + "/healthz", timeout=10).status_code == 200
+    with _connect(base) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: api\r\n\r\n" * 2 + b"GET /healthz HTTP/1.1\r\nHost: api\r\n"
+                  b"Connection: close\r\n\r\n")
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    assert reply.count(b"HTTP/1.1 200") == 3
