@@ -1,6 +1,7 @@
 """Slow clients cannot freeze the API: real gunicorn (ops/gunicorn_conf.py, 2 workers x 8 threads) with
 hundreds of stalled and trickling sockets open, and the heads it refuses answered as problem+json."""
 import json
+import shutil
 import socket
 import threading
 import time
@@ -14,6 +15,13 @@ from tests.e2e.harness import gunicorn, wait_for
 
 CLIENT_TIMEOUT = 8  # seconds (API_CLIENT_TIMEOUT); production runs 15
 STALLED = TRICKLING = 200
+
+
+@pytest.fixture(autouse=True)
+def no_files_left(settings):
+    yield
+    for sub in ("blobs", "uploads"):
+        shutil.rmtree(settings.data_dir / sub, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

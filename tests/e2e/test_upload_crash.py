@@ -1,9 +1,11 @@
 """A worker killed (kill -9) in the middle of a tus PATCH: the phone resumes at once with a stock client."""
 import os
+import shutil
 import signal
 import socket
 
 import psutil
+import pytest
 import requests
 
 from tests.api.test_uploads_tus import (CORPUS, KIND, OCTETS, TUS, URL, _service_env, create_headers, photo_target,
@@ -12,6 +14,13 @@ from tests.e2e.harness import alive, gunicorn, wait_for
 from domain.uploads import register_upload_target, unregister_upload_target
 
 PHOTO = CORPUS / "jpg" / "hdr" / "iphone_hdr_NO.jpg"  # ~1.9 MB: several of the worker's 256 KiB writes
+
+
+@pytest.fixture(autouse=True)
+def no_files_left(settings):
+    yield
+    for sub in ("blobs", "uploads"):
+        shutil.rmtree(settings.data_dir / sub, ignore_errors=True)
 
 
 def test_killing_the_worker_that_holds_a_patch_leaves_the_upload_resumable_at_once(settings, world, tmp_path):
