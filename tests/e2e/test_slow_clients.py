@@ -38,14 +38,9 @@ def _connect(base: str) -> socket.socket:
 
 
 def _established(master) -> int:
-    port = None
-    total = 0
-    for worker in psutil.Process(master.pid).children():
-        for c in worker.net_connections(kind="tcp"):
-            if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.raddr:
-                port = port or c.laddr.port
-                total += 1
-    return total
+    """Client connections the workers have accepted (sockets still in the listen backlog do not count)."""
+    return sum(1 for worker in psutil.Process(master.pid).children() for c in worker.net_connections(kind="tcp")
+               if c.status == psutil.CONN_ESTABLISHED and c.raddr)
 
 
 def _closed_by_server(sock: socket.socket) -> bool:
