@@ -1,17 +1,20 @@
 """Slow clients cannot freeze the API: real gunicorn (ops/gunicorn_conf.py, 2 workers x 8 threads) with
-hundreds of stalled and trickling sockets open, and the heads it refuses answered as problem+json."""
+hundreds of stalled and trickling sockets open, and the heads it refuses answered as problem+json;
+then nginx (ops/nginx/nginx.conf) in front of it, where nginx is installed."""
 import json
+import os
 import shutil
 import socket
 import threading
-import time
 
 import psutil
 import pytest
 import requests
 
-from tests.api.test_uploads_tus import KIND, TUS, URL, _service_env, create_headers
-from tests.e2e.harness import gunicorn, wait_for
+from ops.embedded import free_port
+from tests.api.test_uploads_tus import CORPUS, KIND, OCTETS, TUS, URL, _service_env, create_headers, sha
+from tests.e2e.harness import gunicorn, start_program, stop_program, wait_for
+from tests.ops.test_nginx import CONF, nginx_binary, render
 
 CLIENT_TIMEOUT = 8  # seconds (API_CLIENT_TIMEOUT); production runs 15
 STALLED = TRICKLING = 200
@@ -172,3 +175,62 @@ def test_keep_alive_and_pipelined_requests_still_work(api):
         while chunk := s.recv(65536):
             reply += chunk
     assert reply.count(b"HTTP/1.1 200") == 3
+
+
+@pytest.fixture(scope="module")
+def proxy(api, tmp_path_factory):
+    """nginx with ops/nginx/nginx.conf in front of the module's gunicorn (skipped where nginx is absent)."""
+    nginx = nginx_binary()
+    tmp = tmp_path_factory.mktemp("nginx")
+    port = free_port()
+    conf = render(CONF.read_text(), tmp, upstream_port=int(api[0].rsplit(":", 1)[1]), listen=port)
+    proc = start_program([nginx, "-c", str(conf), "-p", f"{tmp}/", "-e", "stderr", "-g", "daemon off;"],
+                         dict(os.environ), tmp / "nginx.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: proc.poll() is None and requests.get(base + "/healthz", timeout=5).ok, 30,
+                 "nginx to proxy /healthz")
+        yield base
+    finally:
+        stop_program(proc)
+
+
+def test_through_nginx_a_cut_off_patch_keeps_its_bytes_and_a_stock_client_finishes_the_upload(proxy, world, tmp_path):
+    from tusclient.client import TusClient
+
+    photo = CORPUS / "jpg" / "hdr" / "iphone_hdr_NO.jpg"
+    data = photo.read_bytes()
+    auth = {**world.headers("inspector_east"), **TUS}
+    created = requests.post(proxy + URL, headers=create_headers(world, data), timeout=10)
+    assert created.status_code == 201, created.text
+    location = created.headers["Location"]
+    head = (f"PATCH {location} HTTP/1.1\r\nHost: api\r\nUpload-Offset: 0\r\nContent-Length: {len(data)}\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in {**auth, **OCTETS}.items()) + "\r\n")
+    with _connect(proxy) as s:  # the phone loses its link half-way through the body
+        s.sendall(head.encode() + data[:len(data) // 2])
+
+        def offset():
+            return int(requests.head(proxy + location, headers=auth, timeout=5).headers["Upload-Offset"])
+        # A proxy that buffered the body would pass on nothing of a body that never ends.
+        wait_for(lambda: offset() >= 256 * 1024, 20, "the streamed bytes to reach the partial file")
+    wait_for(lambda: requests.patch(proxy + location, data=b"", timeout=5, headers={
+        **auth, **OCTETS, "Upload-Offset": str(offset())}).status_code == 204, 30, "the cut-off PATCH to end")
+    uploader = TusClient(proxy + URL, headers=world.headers("inspector_east")).uploader(
+        file_path=str(photo), url=proxy + location, chunk_size=len(data), retries=0,
+        metadata={"target": KIND, "sha256": sha(data)})
+    assert uploader.offset >= 256 * 1024
+    uploader.upload()
+    assert requests.get(proxy + location, headers=auth, timeout=10).json()["blob_sha256"] == sha(data)
+
+
+def test_through_nginx_a_json_route_answers_while_slow_clients_wait_at_the_proxy(proxy):
+    slow = [_connect(proxy) for _ in range(50)]
+    try:
+        for s in slow:
+            s.sendall(LOGIN_HEAD + b"{")
+        r = requests.post(proxy + "/api/v1/auth/login", json={"username": "nobody", "password": "wrong-password"},
+                          timeout=10)
+        assert r.status_code == 401 and r.headers["Content-Type"].startswith("application/problem+json")
+    finally:
+        for s in slow:
+            s.close()

@@ -13,20 +13,28 @@ ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "ops" / "nginx" / "nginx.conf"
 
 
-def render(text: str, tmp: Path) -> Path:
-    """The config as a test machine can load it: upstreams on 127.0.0.1 (compose's names do not resolve here)."""
-    rendered = re.sub(r"server\s+[a-z][\w.-]*:(\d+);", r"server 127.0.0.1:\1;", text)
+def render(text: str, tmp: Path, upstream_port: int | None = None, listen: int | None = None) -> Path:
+    """The config as a test machine can load it: upstreams on 127.0.0.1 (compose's names do not resolve
+    here), optionally another upstream port and listening port, the pid file under ``tmp``."""
+    port = str(upstream_port) if upstream_port else r"\1"
+    rendered = re.sub(r"server\s+[a-z][\w.-]*:(\d+);", f"server 127.0.0.1:{port};", text)
     rendered = rendered.replace("pid /tmp/nginx.pid;", f"pid {tmp}/nginx.pid;")
+    if listen:
+        rendered = rendered.replace("listen 8080;", f"listen 127.0.0.1:{listen};")
     path = tmp / "nginx.conf"
     path.write_text(rendered)
     return path
 
 
-def nginx_t(path: Path, tmp: Path) -> subprocess.CompletedProcess:
+def nginx_binary() -> str:
     nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
     if nginx is None:
         pytest.skip("nginx is not installed here (apt-get install -y nginx to run this check)")
-    return subprocess.run([nginx, "-t", "-q", "-c", str(path), "-p", f"{tmp}/", "-e", "stderr"],
+    return nginx
+
+
+def nginx_t(path: Path, tmp: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([nginx_binary(), "-t", "-q", "-c", str(path), "-p", f"{tmp}/", "-e", "stderr"],
                           capture_output=True, text=True, timeout=30)
 
 
