@@ -74,9 +74,9 @@ def _refresh_batch(tx: storage.Tx, tasks: list[dict]) -> dict:
             task_ops.append(UpdateOne({"_id": t["_id"]}, {"$set": {"scope_units": scope, "updated_at": now},
                                                           "$inc": {"rev": 1}}))
         visible = leader_visible(t["mode"], t["status"])
-        for field, value in (("scope_units", scope), ("leader_visible", visible)):
-            child_ops.append(UpdateMany({"task": t["_id"], field: {"$ne": value}},
-                                        {"$set": {field: value, "updated_at": now}, "$inc": {"rev": 1}}))
+        stale = {"task": t["_id"], "$or": [{"scope_units": {"$ne": scope}}, {"leader_visible": {"$ne": visible}}]}
+        child_ops.append(UpdateMany(stale, {"$set": {"scope_units": scope, "leader_visible": visible,
+                                                     "updated_at": now}, "$inc": {"rev": 1}}))
     counts = {"tasks": len(task_ops), "reports": 0, "evidence": 0}
     if task_ops:
         tx.collection(Task).bulk_write(task_ops, ordered=False, session=tx.session)
