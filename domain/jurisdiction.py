@@ -1,7 +1,8 @@
 """Jurisdiction (辖区): which units an actor may see, and which office's audit chain owns a unit.
 
 Scoping is always a query filter built here and applied in ``queries.py`` modules,
-never a filter over fetched results.
+never a filter over fetched results. Tasks, reports and evidence carry their ``scope_units``
+(domain/scope.py), so their filter is ``scoped_to_roots``: one indexed match on the actor's roots.
 """
 from __future__ import annotations
 
@@ -33,6 +34,13 @@ def visible_units_filter(actor: Actor) -> dict | None:
     if actor.role in (Role.SUPERVISOR, Role.LEADER):
         return subtree_filter(actor.jurisdiction_roots) if actor.jurisdiction_roots else {"_id": {"$in": []}}
     return {"_id": {"$in": [_oid(actor.home_unit)]}} if actor.home_unit else {"_id": {"$in": []}}
+
+
+def scoped_to_roots(actor: Actor) -> dict:
+    """Documents with a stored ``scope_units`` that lie in the actor's jurisdiction (supervisors, leaders):
+    a match on the roots themselves, never a list of every unit below them."""
+    roots = [r for r in (_oid(r) for r in actor.jurisdiction_roots) if r is not None]
+    return {"scope_units": {"$in": roots}} if roots else {"_id": {"$in": []}}
 
 
 def jurisdiction_unit_ids(actor: Actor) -> list[ObjectId] | None:

@@ -1,7 +1,8 @@
 """Every read of evidence records, scoped to the actor through the report it belongs to.
 
 A photo is readable exactly when its report is (domain/reports/queries.py: admin all, a supervisor its
-office's tasks in its jurisdiction, a leader its jurisdiction, an inspector its own); a liaison reads
+office's tasks in its jurisdiction, a leader its jurisdiction, an inspector its own), by the same filter on
+the photo's own stored ``scope_units`` and ``leader_visible`` (domain/scope.py); a liaison reads
 no report, so no photo either (photos of findings issued to its unit come with notices). Out of
 scope is EvidenceNotFoundError, never 403.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from ..access import Actor
 from ..errors import EvidenceNotFoundError, ReportNotFoundError
-from ..filters import oid
+from ..filters import all_of, oid
 from ..reports import Evidence, Report
 from ..reports import queries as report_queries
 
@@ -17,7 +18,9 @@ from ..reports import queries as report_queries
 def get_evidence(actor: Actor, evidence_id) -> tuple[Evidence, Report]:
     """One photo the actor may read, with its report; anything else is the same EvidenceNotFoundError."""
     key = oid(evidence_id)
-    record = Evidence.objects(pk=key).first() if key else None
+    # The photo's own stored scope (the same filter as its report's), then its report, scoped again.
+    scoped = all_of(report_queries.scope_filter(actor), {"_id": key})
+    record = Evidence.objects(__raw__=scoped).first() if key else None
     if record is None:
         raise EvidenceNotFoundError(id=str(evidence_id))
     try:

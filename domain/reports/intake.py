@@ -71,7 +71,8 @@ def attach(actor: Actor, upload: Upload, info: BlobInfo, tx: storage.Tx) -> Comp
     _match(declared, client_id, info.sha256, info.size)
     now = clock.now()
     record = Evidence(report=report.pk, client_id=client_id, task=report.task, office=report.office,
-                      target_unit=report.target_unit, inspector=report.inspector, sha256=info.sha256,
+                      target_unit=report.target_unit, inspector=report.inspector,
+                      scope_units=list(report.scope_units), leader_visible=report.leader_visible, sha256=info.sha256,
                       size=info.size, media_type=info.media_type, declared_media_type=declared.media_type,
                       item=declared.item, finding=declared.finding, upload=upload.pk, protocol=upload.protocol,
                       received_at=now)

@@ -79,6 +79,8 @@ class Report(Doc):
     target_unit = me.ObjectIdField(required=True)
     site = me.ObjectIdField(required=True)
     task_mode = me.StringField(required=True, choices=("open", "undercover"))
+    scope_units = me.ListField(me.ObjectIdField())  # the task's, copied at intake (domain/scope.py)
+    leader_visible = me.BooleanField(default=False)  # open, or the undercover task submitted: set in its transition
     form_id = me.StringField(required=True)
     form_version = me.IntField(required=True)  # the version the phone answered (pinned)
     form_hash = me.StringField(required=True)
@@ -104,6 +106,7 @@ class Report(Doc):
         ("office", "_id"),
         ("target_unit", "_id"),
         ("status", "_id"),
+        ("scope_units", "_id"),
     ]}
 
     def file(self, client_id: str) -> DeclaredFile | None:
@@ -121,6 +124,8 @@ class Evidence(Doc):
     office = me.ObjectIdField(required=True)
     target_unit = me.ObjectIdField(required=True)
     inspector = me.ObjectIdField(required=True)
+    scope_units = me.ListField(me.ObjectIdField())  # copied from the report when the file arrives (domain/scope.py)
+    leader_visible = me.BooleanField(default=False)  # likewise; the task's submission sets it on every photo
     sha256 = me.StringField(required=True, regex=r"^[0-9a-f]{64}$")
     size = me.IntField(required=True, min_value=1)
     media_type = me.StringField(required=True)  # sniffed from the bytes
@@ -155,4 +160,6 @@ class Evidence(Doc):
         "preview_sha256",
         "phash_keys",
         ("validated_at", "received_at"),  # the stalled-verdict sweep: photos without a verdict, oldest first
+        "task",  # the scope refresh and the leader release update a task's photos
+        ("scope_units", "_id"),
     ]}

@@ -2,8 +2,9 @@
 
 Who reads which report:
 - admin (and the system): every report;
-- supervisor: the reports of its office's tasks whose target is in its jurisdiction;
-- leader: reports on targets in its jurisdiction; of an undercover task only once the task is submitted;
+- supervisor: the reports of its office's tasks whose target or site is in its jurisdiction;
+- leader: reports whose target or site is in its jurisdiction; of an undercover task only once the task is
+  submitted (``leader_visible``, set in the task's transition);
 - inspector: its own reports;
 - liaison: none (not in this issue; a department later sees issued findings, never the field record).
 """
@@ -13,17 +14,18 @@ from __future__ import annotations
 from ..filters import all_of, NOTHING, oid
 from ..access import Actor, Permission, Role
 from ..errors import ReportNotFoundError
-from ..jurisdiction import jurisdiction_unit_ids
+from ..jurisdiction import scoped_to_roots
 from ..pagination import Page, page
-from ..tasks import Task, TaskMode
 from .models import Evidence, Report
-from .rules import SUBMITTED_OR_LATER
 
 
 
 
 
-def _scope(actor: Actor) -> dict:
+def scope_filter(actor: Actor) -> dict:
+    """The raw filter of the reports ``actor`` may read, on fields that evidence records carry too (so
+    domain/evidence/queries.py applies the same filter to photos): one match on the stored ``scope_units``
+    and ``leader_visible`` (domain/scope.py), never a list of units or of submitted tasks built here."""
     if not actor.can(Permission.REPORT_READ):
         return NOTHING
     if actor.is_global:
@@ -31,14 +33,10 @@ def _scope(actor: Actor) -> dict:
     if actor.role == Role.SUPERVISOR:
         if not oid(actor.office_id):
             return NOTHING
-        return {"office": oid(actor.office_id), "target_unit": {"$in": jurisdiction_unit_ids(actor) or []}}
+        return all_of({"office": oid(actor.office_id)}, scoped_to_roots(actor))
     if actor.role == Role.LEADER:
-        units = jurisdiction_unit_ids(actor) or []
         # Like tasks: an undercover task's records reach a leader only once the task is submitted.
-        done = [d["_id"] for d in Task._get_collection().find(
-            {"target_unit": {"$in": units}, "mode": TaskMode.UNDERCOVER.value,
-             "status": {"$in": [s.value for s in SUBMITTED_OR_LATER]}}, {"_id": 1})]
-        return {"target_unit": {"$in": units}, "$or": [{"task_mode": TaskMode.OPEN.value}, {"task": {"$in": done}}]}
+        return all_of(scoped_to_roots(actor), {"leader_visible": True})
     if actor.role == Role.INSPECTOR and oid(actor.id):
         return {"inspector": oid(actor.id)}
     return NOTHING
@@ -47,7 +45,7 @@ def _scope(actor: Actor) -> dict:
 def get_report(actor: Actor, report_id) -> Report:
     """One report the actor may read; anything else is the same ReportNotFoundError."""
     key = oid(report_id)
-    report = Report.objects(__raw__=all_of(_scope(actor), {"_id": key})).first() if key else None
+    report = Report.objects(__raw__=all_of(scope_filter(actor), {"_id": key})).first() if key else None
     if report is None:
         raise ReportNotFoundError(id=str(report_id))
     return report
@@ -77,7 +75,7 @@ def report_in_tx(tx, report_id) -> Report | None:
 
 def list_reports(actor: Actor, *, cursor=None, limit: int = 50, task=None, status=None, late=None) -> Page:
     """One page of the reports in scope, oldest first (stable under new reports)."""
-    clauses = [_scope(actor)]
+    clauses = [scope_filter(actor)]
     if task:
         clauses.append({"task": oid(task)} if oid(task) else NOTHING)
     if status:

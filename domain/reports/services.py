@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from pymongo.errors import DuplicateKeyError
 
-from .. import storage
+from .. import scope, storage
 from ..access import Actor, Permission
 from ..config import get_settings
 from ..errors import (EvidenceAlreadyReceivedError, EvidenceNotDeclaredError, ReportAlreadySubmittedError,
@@ -126,7 +126,10 @@ def submit_report(actor: Actor, *, submission_id: str, task_id, form_id: str, fo
         now = clock.now()
         current = Task._from_son(tx.collection(Task).find_one({"_id": task.pk}, session=tx.session))
         decision = rules.assess(current, actor.id, fields["visited_at"], now)
-        report = Report(**fields, received_at=now,
+        # The task's stored scope as this transaction reads it; its submission (maybe below, in
+        # record_report) releases the report to leaders in this same transaction.
+        report = Report(**fields, received_at=now, scope_units=list(current.scope_units),
+                        leader_visible=scope.leader_visible(current.mode, current.status),
                         status=ReportStatus.INCOMPLETE if files else ReportStatus.RECEIVED,
                         completed_at=None if files else now, late=bool(decision.late_reasons),
                         late_reasons=decision.late_reasons)

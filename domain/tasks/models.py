@@ -68,6 +68,9 @@ class Task(Doc):
     target_unit = me.ObjectIdField(required=True)
     target_name = me.StringField(required=True)
     site = me.EmbeddedDocumentField(SiteSnapshot, required=True)
+    # Ancestors of the target and of the site, each with the unit itself (domain/scope.py): every scoped
+    # read is one indexed match on it; a unit move refreshes it through the outbox (docs/scope.md).
+    scope_units = me.ListField(me.ObjectIdField())
     starts_at = me.DateTimeField(required=True)
     ends_at = me.DateTimeField(required=True)
     assignments = me.EmbeddedDocumentListField(Assignment)
@@ -86,6 +89,7 @@ class Task(Doc):
         ("inspectors", "sync_seq"),
         ("former_inspectors", "sync_seq"),
         ("status", "_id"),
+        ("scope_units", "_id"),
     ]}
 
     def assignment_of(self, inspector_id) -> Assignment | None:

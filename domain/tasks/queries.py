@@ -2,8 +2,8 @@
 
 Who sees what (decisions.md, Accounts / Forms and tasks):
 - admin (and the system): every task;
-- supervisor: its office's tasks whose target unit is in its jurisdiction;
-- leader: tasks whose target unit is in its jurisdiction, an undercover one only once submitted;
+- supervisor: its office's tasks whose target unit or site is in its jurisdiction;
+- leader: tasks whose target unit or site is in its jurisdiction, an undercover one only once submitted;
 - inspector: the tasks it is assigned to now, with its co-assignees (they visit together);
 - liaison: open tasks whose target unit, or whose site, is its unit or below it; never an undercover
   task, before or after, and never the inspectors (the department view names the office instead).
@@ -19,7 +19,7 @@ from bson import ObjectId
 from ..filters import all_of, NOTHING, oid
 from ..access import Actor, Permission, Role
 from ..errors import TaskFilterNotAllowedError, TaskNotFoundError
-from ..jurisdiction import jurisdiction_unit_ids, subtree_filter
+from ..jurisdiction import scoped_to_roots
 from ..pagination import page
 from ..units.models import Unit
 from .models import SUBMITTED_OR_LATER, Task, TaskMode, TaskStatus
@@ -50,12 +50,9 @@ def audience(actor: Actor) -> Audience:
     return Audience.STAFF if actor.can(Permission.TASK_READ_INSPECTORS) else Audience.DEPARTMENT
 
 
-def _unit_ids(flt: dict) -> list[ObjectId]:
-    return [d["_id"] for d in Unit._get_collection().find(flt, {"_id": 1})]
-
-
 def _scope(actor: Actor) -> dict:
-    """The raw filter of the tasks ``actor`` may read."""
+    """The raw filter of the tasks ``actor`` may read: one match on the stored ``scope_units``
+    (domain/scope.py), never a list of units or tasks built here."""
     if not actor.can(Permission.TASK_READ):
         return NOTHING
     if actor.is_global:
@@ -63,15 +60,15 @@ def _scope(actor: Actor) -> dict:
     if actor.role == Role.SUPERVISOR:
         if not actor.office_id:
             return NOTHING
-        return {"office": oid(actor.office_id), "target_unit": {"$in": jurisdiction_unit_ids(actor) or []}}
+        return all_of({"office": oid(actor.office_id)}, scoped_to_roots(actor))
     if actor.role == Role.LEADER:
-        return {"target_unit": {"$in": jurisdiction_unit_ids(actor) or []},
-                "$or": [{"mode": TaskMode.OPEN.value}, {"status": {"$in": [s.value for s in SUBMITTED_OR_LATER]}}]}
+        return all_of(scoped_to_roots(actor), {"$or": [{"mode": TaskMode.OPEN.value},
+                                                       {"status": {"$in": [s.value for s in SUBMITTED_OR_LATER]}}]})
     if actor.role == Role.INSPECTOR:
         return {"inspectors": oid(actor.id)} if oid(actor.id) else NOTHING
     if actor.role == Role.LIAISON and oid(actor.home_unit):
-        units = _unit_ids(subtree_filter([actor.home_unit]))
-        return {"mode": TaskMode.OPEN.value, "$or": [{"target_unit": {"$in": units}}, {"site.site": {"$in": units}}]}
+        # Its unit on the path of the target or of the site: the unit itself or a unit below it.
+        return {"mode": TaskMode.OPEN.value, "scope_units": oid(actor.home_unit)}
     return NOTHING
 
 

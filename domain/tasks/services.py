@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from .. import storage
+from .. import scope, storage
 from ..access import Actor, Permission
 from ..errors import (
     Forbidden,
@@ -49,6 +49,10 @@ def _ms(value: datetime) -> datetime:
 
 def _commit(tx: storage.Tx, actor: Actor, task: Task, action: str, before: dict | None, insert=False) -> Task:
     task.sync_seq = sync.next_seq(tx)
+    if (task.mode is TaskMode.UNDERCOVER and task.status in SUBMITTED_OR_LATER
+            and (before or {}).get("status") not in [s.value for s in SUBMITTED_OR_LATER]):
+        # The leader's "undercover only once submitted", stored on its reports and photos in this transaction.
+        scope.release_to_leader(tx, task.pk)
     (tx.insert if insert else tx.save)(task)
     tx.audit(actor, action, target_type="task", target_id=task.pk, chain=str(task.office),
              target_unit=task.target_unit, before=before, after=summary(task))
@@ -80,7 +84,12 @@ def plan_task(actor: Actor, *, mode, title: str, form_id: str, target_unit_id, s
                 starts_at=starts_at, ends_at=ends_at, assignments=assigned,
                 inspectors=[a.inspector for a in assigned], sync_seq=0)
     task.record(at=now, actor=actor, to_status=TaskStatus.PLANNED)
-    return storage.atomic(lambda tx: _commit(tx, actor, task, "task.plan", None, insert=True))
+
+    def work(tx: storage.Tx) -> Task:
+        # From the tree in this transaction's snapshot (a unit move's refresh job re-reads it: docs/scope.md).
+        task.scope_units = scope.task_scope(target.pk, site.pk, tx.session)
+        return _commit(tx, actor, task, "task.plan", None, insert=True)
+    return storage.atomic(work)
 
 
 def update_task(actor: Actor, task_id, *, if_match: list[str] | None = None, title=UNSET, instructions=UNSET,
@@ -115,6 +124,7 @@ def update_task(actor: Actor, task_id, *, if_match: list[str] | None = None, tit
             task.starts_at, task.ends_at = new_start, new_end
         if site is not None:
             task.site = planning.site_snapshot(site)
+            task.scope_units = scope.task_scope(task.target_unit, site.pk, tx.session)
         if form is not None:
             task.form_version, task.form_hash = form.version, form.content_hash
         if site is not None or inspector_ids is not UNSET:

@@ -2,7 +2,8 @@
 
 Writes are admin-only (``unit:manage``); the system actor holds it too for CSV imports and the
 demo seed. Every change commits with its audit event, and a change to the sites below a unit
-with an outbox entry for ``workers.units.recount_sites``.
+with an outbox entry for ``workers.units.recount_sites``; a move also with one for
+``workers.units.refresh_scope``.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from .references import history_reason
 from .. import clock
 
 RECOUNT_JOB = "workers.units.recount_sites"
+SCOPE_JOB = "workers.units.refresh_scope"  # domain.scope.refresh_scope_below
 UNSET = object()
 
 
@@ -186,6 +188,7 @@ def update_unit(actor: Actor, unit_id, *, name=UNSET, name_en=UNSET, active=UNSE
 def move_unit(actor: Actor, unit_id, new_parent_id) -> Unit:
     """Admin or system. Moves the unit with its whole subtree: every descendant's path is rewritten
     in the same transaction, and the move is kept in the unit's ``moves``. ``None`` moves to the root.
+    The stored scope of the tasks, reports and photos below it follows through the outbox (SCOPE_JOB).
     Raises UnitNotFoundError, UnitMoveIntoOwnSubtreeError, UnitParentRuleError, UnitFieldRuleError."""
     has_sites = queries.subtree_has_sites(unit_id)
 
@@ -226,6 +229,8 @@ def move_unit(actor: Actor, unit_id, new_parent_id) -> Unit:
                      chain=chain, before=before, after=after)
         if has_sites:
             tx.enqueue(RECOUNT_JOB, *[str(p) for p in (old_parent, new_parent) if p])
+        # Tasks, reports and photos below the unit carry the old path until this job has run (docs/scope.md).
+        tx.enqueue(SCOPE_JOB, str(unit.pk))
         return unit
 
     return storage.atomic(write)

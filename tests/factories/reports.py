@@ -16,7 +16,7 @@ import factory
 from bson import ObjectId
 from PIL import Image
 
-from domain import storage
+from domain import scope, storage
 from domain.forms import indicates_problem, visible_items
 from domain.forms.models import FormVersion
 from domain.reports import DeclaredFile, Device, Evidence, Report, ReportStatus
@@ -144,6 +144,8 @@ class ReportFactory(factory.Factory):
     target_unit = factory.LazyAttribute(lambda o: o.task_doc.target_unit)
     site = factory.LazyAttribute(lambda o: o.task_doc.site.site)
     task_mode = factory.LazyAttribute(lambda o: str(o.task_doc.mode))
+    scope_units = factory.LazyAttribute(lambda o: list(o.task_doc.scope_units))
+    leader_visible = factory.LazyAttribute(lambda o: scope.leader_visible(o.task_doc.mode, o.task_doc.status))
     form_id = factory.LazyAttribute(lambda o: o.task_doc.form_id)
     form_version = factory.LazyAttribute(lambda o: o.task_doc.form_version)
     form_hash = factory.LazyAttribute(lambda o: o.task_doc.form_hash)
@@ -183,6 +185,8 @@ class EvidenceFactory(factory.Factory):
     task = factory.LazyAttribute(lambda o: o.report_doc.task)
     office = factory.LazyAttribute(lambda o: o.report_doc.office)
     target_unit = factory.LazyAttribute(lambda o: o.report_doc.target_unit)
+    scope_units = factory.LazyAttribute(lambda o: list(o.report_doc.scope_units))
+    leader_visible = factory.LazyAttribute(lambda o: o.report_doc.leader_visible)
     inspector = factory.LazyAttribute(lambda o: o.report_doc.inspector)
     sha256 = factory.LazyAttribute(lambda o: o.report_doc.file(o.client_id).sha256)
     size = factory.LazyAttribute(lambda o: o.report_doc.file(o.client_id).size)

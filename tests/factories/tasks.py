@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import factory
 
-from domain import storage
+from domain import scope, storage
 from domain.access import Role
 from domain.tasks import sync
 from domain.tasks.models import (
@@ -89,6 +89,8 @@ class TaskFactory(factory.Factory):
 
         def work(tx):
             task.sync_seq = sync.next_seq(tx)
+            if not task.scope_units:  # as planning stores it (domain/scope.py)
+                task.scope_units = scope.task_scope(task.target_unit, task.site.site, tx.session)
             return tx.insert(task)
         return storage.atomic(work)
 
