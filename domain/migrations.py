@@ -12,6 +12,7 @@ from typing import Callable
 
 MIGRATIONS: list[tuple[str, str]] = [
     # ("name", "domain.feature.migrations:function"),
+    ("finding-ids", "domain.reports.migrations:add_finding_ids"),
 ]
 
 

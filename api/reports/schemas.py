@@ -126,7 +126,10 @@ class FixSchema(PointSchema):
 
 
 class FindingSchema(Schema):
-    id = fields.String(attribute="client_id", allow_none=True)
+    id = Id(allow_none=True, metadata={"description": "the server's id of the finding, given at intake: "
+                                                      "notices, replies and ledger rows name it"})
+    client_id = fields.String(allow_none=True, metadata={"description": "the phone's id of the finding "
+                                                                       "(sent as `id`), unique in its report"})
     item = fields.String()
     category = fields.String()
     description = fields.String()

@@ -46,6 +46,11 @@ class Device(me.EmbeddedDocument):
 
 
 class Finding(me.EmbeddedDocument):
+    """A problem the inspector recorded. ``id`` is the server's, random, given at intake and never changed:
+    a notice, a reply and a ledger row name the finding by it (the phone's ``client_id`` is only unique
+    within its report)."""
+
+    id = me.ObjectIdField()
     client_id = me.StringField(max_length=39)  # the phone's id, so a declared file can name the finding it supports
     item = me.StringField(required=True, max_length=64)
     category = me.StringField(required=True, max_length=64)

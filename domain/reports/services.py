@@ -117,7 +117,7 @@ def submit_report(actor: Actor, *, submission_id: str, task_id, form_id: str, fo
         form_hash=form.content_hash, visited_at=_ms(visited_at), device=Device(**device),
         device_time=_ms(device_time), answers=answers,
         fixes=[_point(f, Fix, at=_ms(f["at"])) for f in fixes],
-        findings=[Finding(client_id=f.get("client_id"), item=f["item"], category=f["category"],
+        findings=[Finding(id=rules.new_finding_id(), client_id=f.get("client_id"), item=f["item"], category=f["category"],
                           description=f["description"], severity=f["severity"], location=_point(f.get("location")))
                   for f in findings],
         files=[_declared(f) for f in files])
