@@ -86,7 +86,9 @@ class ReportCreateSchema(Schema):
     device = fields.Nested(DeviceSchema, required=True)
     device_time = _when(required=True, metadata={"description": "the phone's clock at submission"})
     fixes = fields.List(fields.Nested(FixInSchema), load_default=list, validate=validate.Length(max=500))
+    # 300: the most items a form may have (domain/forms/rules.MAX_ITEMS); the pinned version caps it further.
     answers = fields.Dict(keys=fields.String(validate=ITEM_ID), values=fields.Raw(allow_none=True), required=True,
+                          validate=validate.Length(max=300),
                           metadata={"description": "item id -> answer, as the form's item types say"})
     findings = fields.List(fields.Nested(FindingInSchema), load_default=list, validate=validate.Length(max=200))
     evidence = fields.List(fields.Nested(DeclaredFileInSchema), load_default=list, validate=validate.Length(max=200),

@@ -15,7 +15,7 @@ from pymongo.errors import DuplicateKeyError
 from .. import storage
 from ..access import Actor, Permission
 from ..config import get_settings
-from ..errors import (EvidenceAlreadyReceivedError, EvidenceNotDeclaredError, ReportAlreadySubmittedError,
+from ..errors import (DomainError, EvidenceAlreadyReceivedError, EvidenceNotDeclaredError, ReportAlreadySubmittedError,
                       ReportFormMismatchError, ReportInvalidError, ReportOutsideAssignmentError, ReportSubmissionConflictError, TaskNotAssignedError,
                       UploadTooLargeError)
 from ..forms import get_form_version
@@ -62,17 +62,43 @@ def summary(report: Report) -> dict:
 
 
 def _replay(actor: Actor, submission_id: str, digest: str, task_id) -> Submission | None:
-    """What an earlier report of this inspector says about this submission, if there is one."""
+    """What an earlier report of this inspector says about this submission, if there is one. Either 409
+    names the existing report in the problem's ``report_id`` member, so a phone can go on with it."""
     earlier = queries.by_submission(actor.id, submission_id)
     if earlier is not None:
         if earlier.payload_sha256 != digest:
-            raise ReportSubmissionConflictError(submission_id=submission_id, report=str(earlier.pk))
+            raise ReportSubmissionConflictError(submission_id=submission_id, report=str(earlier.pk),
+                                                _ext={"report_id": str(earlier.pk)})
         return Submission(earlier, True)
     other = queries.by_task(actor.id, task_id) if queries.oid(task_id) else None
     if other is not None:
         raise ReportAlreadySubmittedError(report=str(other.pk), submission_id=other.submission_id,
-                                          task=str(other.task))
+                                          task=str(other.task), _ext={"report_id": str(other.pk)})
     return None
+
+
+def _with_request_errors(conflict: DomainError, check) -> DomainError:
+    """The 409 of an existing report, carrying what else is wrong with the request in ``errors``: a
+    conflict must not hide that the payload would have been refused anyway."""
+    try:
+        errors = check()
+    except DomainError as exc:  # the task, the form or a position refused as a whole
+        errors = {"request": [{"code": exc.code, **{k: v for k, v in exc.params.items() if not k.startswith("_")}}]}
+    if errors:
+        conflict.params["_errors"] = errors
+    return conflict
+
+
+def _contents_errors(actor: Actor, task_id, form_id: str, form_version: int, visited_at: datetime, answers: dict,
+                     findings: list, files: list) -> tuple[Task, object, dict]:
+    """The task, the pinned form version and every per-item error of the request (``errors`` by key)."""
+    task = tasks.read_task(actor, task_id).task
+    if form_id != task.form_id:
+        raise ReportFormMismatchError(form_id=form_id, expected=task.form_id)
+    form = get_form_version(actor, form_id, form_version)
+    errors = rules.check_contents(form.content, answers, findings, files, get_settings().max_upload_bytes,
+                                  visited_at=visited_at, now=clock.now())
+    return task, form, rules.by_key(errors)
 
 
 def _declared(raw: dict) -> DeclaredFile:
@@ -100,16 +126,17 @@ def submit_report(actor: Actor, *, submission_id: str, task_id, form_id: str, fo
                "device_time": device_time, "answers": answers, "findings": findings, "fixes": fixes,
                "evidence": files}
     digest = rules.payload_sha256(payload)
-    earlier = _replay(actor, submission_id, digest, task_id)
+    try:
+        earlier = _replay(actor, submission_id, digest, task_id)
+    except (ReportSubmissionConflictError, ReportAlreadySubmittedError) as conflict:
+        raise _with_request_errors(conflict, lambda: _contents_errors(
+            actor, task_id, form_id, form_version, visited_at, answers, findings, files)[2]) from None
     if earlier is not None:
         return earlier
-    task = tasks.read_task(actor, task_id).task
-    if form_id != task.form_id:
-        raise ReportFormMismatchError(form_id=form_id, expected=task.form_id)
-    form = get_form_version(actor, form_id, form_version)
-    errors = rules.check_contents(form.content, answers, findings, files, get_settings().max_upload_bytes)
+    task, form, errors = _contents_errors(actor, task_id, form_id, form_version, visited_at, answers, findings, files)
     if errors:
-        raise ReportInvalidError(form_id=form_id, version=form_version, count=len(errors), _errors=rules.by_key(errors))
+        raise ReportInvalidError(form_id=form_id, version=form_version, count=sum(map(len, errors.values())),
+                                 _errors=errors)
     fields = dict(
         submission_id=submission_id, payload_sha256=digest, inspector=queries.oid(actor.id),
         inspector_name=actor.username, task=task.pk, office=task.office, target_unit=task.target_unit,
