@@ -153,6 +153,25 @@ def check_contents(content: dict, answers: dict, findings: list[dict], files: li
     return errors
 
 
+def missing_files(report, elsewhere: dict[str, str]) -> list[dict]:
+    """The declared files still awaited and why, most telling reason first: the bytes arrived under another
+    report of the inspector (``elsewhere``: sha256 -> report id), the last bytes sent were refused, or
+    nothing has arrived."""
+    out = []
+    for f in report.files:
+        if not f.awaited:
+            continue
+        entry = {"client_id": f.client_id, "sha256": f.sha256, "item": f.item, "finding": f.finding}
+        if f.sha256 in elsewhere:
+            entry.update(reason="completed-under-another-report", report_id=elsewhere[f.sha256])
+        elif f.refusal:
+            entry.update(reason="refused", code=f.refusal.get("code"), at=f.refusal.get("at"))
+        else:
+            entry.update(reason="not-arrived")
+        out.append(entry)
+    return out
+
+
 def by_key(errors: list[dict]) -> dict[str, list[dict]]:
     """The ``errors`` extension: each key's errors without the key."""
     out: dict[str, list[dict]] = {}

@@ -15,7 +15,8 @@ from pymongo.errors import DuplicateKeyError
 from .. import storage
 from ..access import Actor, Permission
 from ..config import get_settings
-from ..errors import (DomainError, EvidenceAlreadyReceivedError, EvidenceNotDeclaredError, ReportAlreadySubmittedError,
+from ..errors import (DomainError, EvidenceAlreadyReceivedError, EvidenceMismatchError, EvidenceWithdrawnError,
+                      UnsupportedMediaError, UploadHashMismatchError, UploadSizeMismatchError, EvidenceNotDeclaredError, ReportAlreadySubmittedError,
                       ReportFormMismatchError, ReportInvalidError, ReportOutsideAssignmentError, ReportSubmissionConflictError, TaskNotAssignedError,
                       UploadTooLargeError)
 from ..forms import get_form_version
@@ -24,9 +25,13 @@ from ..tasks import Task
 from ..tasks import services as tasks
 from ..units.geo import position
 from ..uploads.services import store_plain_upload
-from . import intake, queries, rules
+from . import files, intake, queries, rules
 from .models import DeclaredFile, Device, Evidence, Finding, Fix, Point, Report, ReportStatus
 from .. import clock
+
+
+# Bytes refused for what they are (not for who sent them): kept on the declared file as its refusal.
+REFUSALS = (UnsupportedMediaError, UploadHashMismatchError, UploadSizeMismatchError, EvidenceMismatchError)
 
 
 @dataclass
@@ -69,7 +74,7 @@ def _replay(actor: Actor, submission_id: str, digest: str, task_id) -> Submissio
         if earlier.payload_sha256 != digest:
             raise ReportSubmissionConflictError(submission_id=submission_id, report=str(earlier.pk),
                                                 _ext={"report_id": str(earlier.pk)})
-        return Submission(earlier, True)
+        return Submission(with_missing(earlier), True)
     other = queries.by_task(actor.id, task_id) if queries.oid(task_id) else None
     if other is not None:
         raise ReportAlreadySubmittedError(report=str(other.pk), submission_id=other.submission_id,
@@ -170,7 +175,7 @@ def submit_report(actor: Actor, *, submission_id: str, task_id, form_id: str, fo
         return report
 
     try:
-        return Submission(storage.atomic(work), False)
+        return Submission(with_missing(storage.atomic(work)), False)
     except DuplicateKeyError:
         # Another request of this inspector won the race: answer as if it had come first.
         earlier = _replay(actor, submission_id, digest, task.pk)
@@ -196,22 +201,51 @@ def put_evidence(actor: Actor, report_id, client_id: str, *, stream: BinaryIO,
         raise EvidenceNotDeclaredError(report=str(report.pk), client_id=client_id)
     if declared.evidence is not None:
         return EvidencePut(queries.evidence(declared.evidence), report, False)
+    if declared.withdrawn_at is not None:
+        raise EvidenceWithdrawnError(report=str(report.pk), client_id=client_id)
     if content_length is not None and content_length > declared.size:
         raise UploadTooLargeError(limit=declared.size)
     try:
         upload = store_plain_upload(actor, target_kind=intake.KIND, stream=stream, declared_sha256=declared.sha256,
                                     declared_size=declared.size, target_id=f"{report.pk}:{client_id}")
+    except REFUSALS as refused:
+        # Nothing of the bytes is kept; the declared file keeps why, so the report says what is missing.
+        files.record_refusal(actor, report, client_id, refused.code)
+        raise
     except EvidenceAlreadyReceivedError:
         # A concurrent retry of the same file committed first: its evidence is the answer.
         report = queries.own_report(actor, report_id)
         return EvidencePut(queries.evidence(report.file(client_id).evidence), report, False)
-    return EvidencePut(queries.evidence(upload.result["evidence_id"]), queries.own_report(actor, report_id), True)
+    return EvidencePut(queries.evidence(upload.result["evidence_id"]), with_missing(queries.own_report(actor, report_id)),
+                       True)
+
+
+def with_missing(report: Report) -> Report:
+    """The report with what its body says of the files still missing (``missing_files``): where the bytes
+    arrived under another report of the inspector is a query, so it is read here, not in the schema."""
+    report._elsewhere = queries.completed_elsewhere(report)
+    return report
 
 
 def read_report(actor: Actor, report_id) -> Report:
     """Who: REPORT_READ, scoped (queries.py). Raises Forbidden, ReportNotFoundError."""
     actor.require(Permission.REPORT_READ)
-    return queries.get_report(actor, report_id)
+    return with_missing(queries.get_report(actor, report_id))
+
+
+def withdraw_file(actor: Actor, report_id, client_id: str, *, reason: str) -> Report:
+    """See domain/reports/files.py (withdraw_file)."""
+    return with_missing(files.withdraw_file(actor, report_id, client_id, reason=reason))
+
+
+def replace_file(actor: Actor, report_id, client_id: str, **declaration) -> Report:
+    """See domain/reports/files.py (replace_file)."""
+    return with_missing(files.replace_file(actor, report_id, client_id, **declaration))
+
+
+def close_incomplete(actor: Actor, report_id, *, reason: str) -> Report:
+    """See domain/reports/files.py (close_incomplete)."""
+    return with_missing(files.close_incomplete(actor, report_id, reason=reason))
 
 
 def list_reports(actor: Actor, *, cursor=None, limit: int = 50, task_id=None, status=None, late=None) -> Page:
