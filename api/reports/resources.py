@@ -16,7 +16,7 @@ from domain.evidence import custody
 from domain.reports import services
 
 from .schemas import (PHOTO_TYPES, EvidencePageSchema, EvidenceQueryArgsSchema, EvidenceReceiptSchema,
-                      ReasonSchema, ReplaceFileSchema, ReportCreateSchema, ReportPageSchema, ReportQueryArgsSchema,
+                      ReportReasonSchema, ReplaceFileSchema, ReportCreateSchema, ReportPageSchema, ReportQueryArgsSchema,
                       ReportSchema)
 
 blp = Blueprint("reports", __name__, url_prefix="/reports", description="Field reports 现场检查记录 and their evidence")
@@ -128,7 +128,7 @@ class ReportEvidenceFile(MethodView):
 class ReportEvidenceWithdraw(MethodView):
     @blp.doc(operationId="withdrawReportEvidence")
     @guarded(blp, Permission.REPORT_SUBMIT)
-    @blp.arguments(ReasonSchema)
+    @blp.arguments(ReportReasonSchema)
     @blp.response(200, ReportSchema)
     @_problem(404, "report.not-found", "report.evidence-not-declared")
     @_problem(409, "report.evidence-already-received", "report.files-settled")
@@ -166,7 +166,7 @@ class ReportEvidenceReplace(MethodView):
 class ReportClose(MethodView):
     @blp.doc(operationId="closeReportIncomplete")
     @guarded(blp, Permission.TASK_REVIEW)
-    @blp.arguments(ReasonSchema)
+    @blp.arguments(ReportReasonSchema)
     @blp.response(200, ReportSchema)
     @_problem(404, "report.not-found")
     @_problem(409, "report.not-incomplete")

@@ -175,12 +175,12 @@ def _missing_files(r) -> list[dict]:
     return missing_files(r, getattr(r, "_elsewhere", None) or {})
 
 
-class ReasonSchema(Schema):
+class ReportReasonSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=5, max=500), metadata={
         "description": "why (kept in the audit trail)"})
 
 
-class ReplaceFileSchema(ReasonSchema):
+class ReplaceFileSchema(ReportReasonSchema):
     sha256 = fields.String(required=True, validate=SHA256)
     size = fields.Integer(required=True, validate=validate.Range(min=1, max=2**53))
     media_type = fields.String(required=True, validate=validate.OneOf(PHOTO_TYPES))
