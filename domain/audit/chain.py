@@ -25,7 +25,7 @@ from pymongo import ReturnDocument
 from ..config import get_settings
 from ..context import request_id
 from .. import clock
-from ..storage import ensure_document, retry_transaction
+from ..base import ensure_document, retry_transaction
 
 SYSTEM_CHAIN = "system"
 GENESIS = "0" * 64

@@ -27,9 +27,10 @@ class Upload(Doc):
     label = me.StringField(max_length=200)  # the client's file name, sanitised: display only, never a path
     status = me.EnumField(UploadStatus, default=UploadStatus.RECEIVING)
     expires_at = me.DateTimeField()
-    # One PATCH at a time: a lease taken with a conditional update and renewed while the body streams.
+    # One PATCH at a time is the partial file's flock (partials.held), not a field. lock_token marks
+    # the PATCH that last recorded an offset, which the completion's conditional update checks.
     lock_token = me.StringField()
-    lock_until = me.DateTimeField()
+    lock_until = me.DateTimeField()  # the old 10-minute lease: no longer set, unset by the next PATCH
     completed_at = me.DateTimeField()
     blob_sha256 = me.StringField()
     media_type = me.StringField()

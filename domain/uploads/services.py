@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import BinaryIO
 
 from bson import ObjectId
-from pymongo import ReturnDocument
 
 from ..access import SYSTEM, Actor, Permission
 from .. import clock
@@ -27,7 +26,6 @@ from .models import Upload, UploadStatus
 from .targets import upload_target
 
 TTL = timedelta(hours=24)  # an unfinished upload lives this long after its last byte (tus expiration)
-LEASE = timedelta(minutes=10)  # one PATCH at a time; renewed while a body streams
 MAX_OPEN_PER_ACCOUNT = 20  # unfinished uploads per account, so nobody can fill the disk with partials
 ORPHAN_GRACE = 3600  # seconds before a partial file without a record is removed
 TUS_VERSION = "1.0.0"
@@ -94,52 +92,26 @@ def create_upload(actor: Actor, *, length: int, metadata: dict, body: BinaryIO |
     return upload
 
 
-def _claim(actor: Actor, upload_id, offset: int) -> tuple[Upload, str]:
-    """Take the upload's lease if ``offset`` is where it stands; else say why not."""
-    upload = queries.upload_for(actor, upload_id)
+def _mark(upload_id, new_offset: int, token: str) -> None:
+    """Record the offset a PATCH reached (other features read it: expiry, who needs a blob) and mark the
+    record with this PATCH's token, which the completion's conditional update checks."""
     now = clock.now()
-    if upload.status == UploadStatus.RECEIVING and upload.expires_at and upload.expires_at <= now:
-        raise UploadExpiredError()
-    token = uuid.uuid4().hex
 
     def work(tx):
-        return tx.collection(Upload).find_one_and_update(
-            {"_id": upload.pk, "status": UploadStatus.RECEIVING.value, "offset": offset,
-             "$or": [{"lock_until": None}, {"lock_until": {"$lt": now}}]},
-            {"$set": {"lock_token": token, "lock_until": now + LEASE}},
-            session=tx.session, return_document=ReturnDocument.AFTER)
-
-    raw = atomic(work)
-    if raw is None:
-        current = queries.upload_for(actor, upload_id)
-        if current.offset != offset:
-            raise UploadOffsetMismatchError(expected=current.offset, given=offset)
-        if current.complete:
-            raise UploadAlreadyCompleteError()
-        raise UploadLockedError()
-    return Upload._from_son(raw), token
-
-
-def _locked_update(upload_id, token: str, update: dict) -> None:
-    def work(tx):
-        return tx.collection(Upload).update_one({"_id": upload_id, "lock_token": token}, update,
-                                                session=tx.session).matched_count
+        return tx.collection(Upload).update_one(
+            {"_id": upload_id, "status": UploadStatus.RECEIVING.value},
+            {"$set": {"offset": new_offset, "expires_at": now + TTL, "updated_at": now, "lock_token": token},
+             "$unset": {"lock_until": ""}, "$inc": {"rev": 1}}, session=tx.session).matched_count
 
     if atomic(work) != 1:
-        raise UploadLockedError()
-
-
-def _release(upload_id, token: str) -> None:
-    try:
-        _locked_update(upload_id, token, {"$unset": {"lock_token": "", "lock_until": ""}})
-    except UploadLockedError:
-        pass
+        raise UploadLockedError()  # completed by someone else meanwhile (a retry racing the partial-less path)
 
 
 def append_chunk(actor: Actor, upload_id, *, offset: int, body: BinaryIO | None, content_length: int | None = None,
                  checksum: str | None = None, store: BlobStore | None = None) -> Upload:
     """The upload's owner (``upload:create``): append ``body`` at ``offset`` (tus PATCH). A PATCH may
     carry the whole rest of the upload; the last byte completes it (``completion.complete_tus``).
+    One PATCH at a time: the partial's lock (``partials.held``), which dies with its request.
 
     Raises UploadNotFoundError (also for another account's upload), UploadExpiredError,
     UploadOffsetMismatchError, UploadLockedError, UploadAlreadyCompleteError, UploadTooLargeError
@@ -150,43 +122,48 @@ def append_chunk(actor: Actor, upload_id, *, offset: int, body: BinaryIO | None,
     actor.require(Permission.UPLOAD_CREATE)
     parsed = _parse_checksum(checksum)
     upload = queries.upload_for(actor, upload_id)
-    remaining = upload.length - upload.offset
-    if content_length is not None and content_length > remaining and upload.offset == offset:
-        raise UploadTooLargeError(limit=remaining)
     if upload.complete and offset == upload.length and not content_length:
         return upload  # a client repeating its last PATCH after losing the answer: nothing to do
-    upload, token = _claim(actor, upload_id, offset)
-    remaining = upload.length - offset  # again, under the lease: another PATCH may have moved it meanwhile
-    try:
-        if remaining == 0:  # repeating a completion that failed half-way: the bytes may be adopted already
+    if upload.complete:
+        raise UploadAlreadyCompleteError()
+    if upload.expires_at and upload.expires_at <= clock.now():
+        raise UploadExpiredError()
+    token = uuid.uuid4().hex
+    with partials.held(upload.pk) as partial:
+        if partial is None:  # adopted by a completion whose transaction then failed: only finishing is left
+            current = queries.upload_for(actor, upload_id)
+            if current.complete:
+                raise UploadAlreadyCompleteError()
+            if current.offset != upload.length or offset != upload.length:
+                raise UploadOffsetMismatchError(expected=current.offset, given=offset)
+            _mark(upload.pk, upload.length, token)
+            upload.offset = upload.length
+            return completion.complete_tus(actor, upload, token, store=store or blob_store(), now=clock.now())
+        current = partial.size
+        if offset != current:
+            raise UploadOffsetMismatchError(expected=current, given=offset)
+        remaining = upload.length - offset
+        if content_length is not None and content_length > remaining:
+            raise UploadTooLargeError(limit=remaining)
+        if remaining == 0:  # repeating a completion that failed half-way
             written = partials.Written()
         else:
-            written = partials.append(upload.pk, offset, body if body is not None else _Empty(), limit=remaining,
-                                      checksum_algorithm=parsed[0] if parsed else None,
-                                      renew=lambda: _locked_update(upload.pk, token, {"$set": {
-                                          "lock_until": clock.now() + LEASE}}))
+            written = partial.append(offset, body if body is not None else _Empty(), limit=remaining,
+                                     checksum_algorithm=parsed[0] if parsed else None)
         if content_length is not None and written.size < content_length:
             written.interrupted = True  # whatever the stream said, the body fell short of its length
         if parsed and remaining and (written.interrupted or written.digest != parsed[1]):
-            partials.cut(upload.pk, offset)  # a chunk that cannot be verified is not kept
+            partial.cut(offset)  # a chunk that cannot be verified is not kept
             if written.interrupted:
                 raise UploadInterruptedError(offset=offset)
             raise UploadChecksumMismatchError(algorithm=parsed[0])
         new_offset = offset + written.size
-        now = clock.now()
-        _locked_update(upload.pk, token, {"$set": {"offset": new_offset, "expires_at": now + TTL, "updated_at": now},
-                                          "$inc": {"rev": 1}})
-        upload.offset, upload.expires_at = new_offset, now + TTL
+        _mark(upload.pk, new_offset, token)
+        upload.offset, upload.expires_at = new_offset, clock.now() + TTL
         if written.interrupted:
             raise UploadInterruptedError(offset=new_offset)
         if new_offset == upload.length:
-            return completion.complete_tus(actor, upload, token, store=store or blob_store(), now=now)
-    except UploadLockedError:
-        raise
-    except BaseException:
-        _release(upload.pk, token)
-        raise
-    _release(upload.pk, token)
+            return completion.complete_tus(actor, upload, token, store=store or blob_store(), now=clock.now())
     return upload
 
 
@@ -201,6 +178,10 @@ def upload_status(actor: Actor, upload_id) -> Upload:
     upload = queries.upload_for(actor, upload_id)
     if upload.status == UploadStatus.RECEIVING and upload.expires_at and upload.expires_at <= clock.now():
         raise UploadExpiredError()
+    if upload.status == UploadStatus.RECEIVING:
+        on_disk = partials.size(upload.pk)
+        if on_disk is not None:  # the durable size: the record lags behind it after a crash mid-PATCH
+            upload.offset = on_disk
     return upload
 
 
@@ -214,16 +195,10 @@ def terminate_upload(actor: Actor, upload_id) -> None:
     upload = queries.upload_for(actor, upload_id)
     if upload.complete:
         raise UploadAlreadyCompleteError()
-    now = clock.now()
-
-    def work(tx):
-        return tx.collection(Upload).delete_one(
-            {"_id": upload.pk, "status": UploadStatus.RECEIVING.value,
-             "$or": [{"lock_until": None}, {"lock_until": {"$lt": now}}]}, session=tx.session).deleted_count
-
-    if atomic(work) != 1:
-        raise UploadLockedError()
-    partials.remove(upload.pk)
+    with partials.held(upload.pk):  # UploadLockedError while a PATCH is running
+        atomic(lambda tx: tx.collection(Upload).delete_one(
+            {"_id": upload.pk, "status": UploadStatus.RECEIVING.value}, session=tx.session))
+        partials.remove(upload.pk)
 
 
 def expire_uploads(actor: Actor = SYSTEM, *, limit: int = 1000,
@@ -237,11 +212,15 @@ def expire_uploads(actor: Actor = SYSTEM, *, limit: int = 1000,
     for oid in queries.expired_ids(actor, now, limit):
         def work(tx, oid=oid):
             return tx.collection(Upload).delete_one(
-                {"_id": oid, "status": UploadStatus.RECEIVING.value, "expires_at": {"$lt": now},
-                 "$or": [{"lock_until": None}, {"lock_until": {"$lt": now}}]}, session=tx.session).deleted_count
-        if atomic(work):
-            partials.remove(oid)
-            expired += 1
+                {"_id": oid, "status": UploadStatus.RECEIVING.value, "expires_at": {"$lt": now}},
+                session=tx.session).deleted_count
+        try:
+            with partials.held(oid):  # a PATCH still streaming keeps its upload
+                if atomic(work):
+                    partials.remove(oid)
+                    expired += 1
+        except UploadLockedError:
+            continue
     candidates = partials.listed(older_than=ORPHAN_GRACE)
     known = queries.existing_ids(actor, candidates) if candidates else set()
     orphans = [c for c in candidates if c not in known]

@@ -280,3 +280,25 @@ def real_worker(settings, redis_url: str, name: str, log: Path):
         yield proc
     finally:
         stop_program(proc)
+
+
+# --- gunicorn alone, as ops/gunicorn_conf.py configures it --------------------------------------
+
+@contextmanager
+def gunicorn(app: str, env: dict, log: Path, timeout: float = 60, **overrides: str):
+    """``gunicorn -c ops/gunicorn_conf.py APP`` on a free port; yields (base URL, master process)."""
+    port = free_port()
+    env = {**env, "API_BIND": f"127.0.0.1:{port}", **overrides}
+    proc = start_program([sys.executable, "-m", "gunicorn", "-c", "ops/gunicorn_conf.py", app], env, log)
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        if proc.poll() is not None:
+            pytest.fail(f"gunicorn exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        return requests.get(base + "/healthz", timeout=5).status_code == 200
+
+    try:
+        wait_for(up, timeout, "gunicorn to answer /healthz")
+        yield base, proc
+    finally:
+        stop_program(proc)

@@ -64,7 +64,11 @@ def test_each_program_runs_the_command_make_run_supervises(compose):
     assert services["worker"]["command"] == bare(programs.worker())
     assert services["scheduler"]["command"] == bare(programs.scheduler())
     assert services["prepare"]["command"] == ["python", "-m", "ops.prepare"]
-    assert gunicorn_conf.worker_class == "gthread", "uploads stream for seconds: threaded workers"
+    from gunicorn.util import load_class
+    from gunicorn.workers.gthread import ThreadWorker
+
+    worker = load_class(gunicorn_conf.worker_class)
+    assert issubclass(worker, ThreadWorker), "uploads stream for seconds: threaded workers"
 
 
 def test_mongodb_runs_as_a_one_node_replica_set_that_the_app_connects_to_by_name(compose):
@@ -115,9 +119,9 @@ def test_long_running_services_restart_and_start_after_prepare(compose):
     assert "replicas" in services["worker"]["deploy"]
 
 
-def test_only_the_api_is_published_and_the_servers_sit_on_an_internal_network(compose):
+def test_only_nginx_is_published_and_the_servers_sit_on_an_internal_network(compose):
     services = compose["services"]
-    assert [n for n, s in services.items() if s.get("ports")] == ["api"]
+    assert [n for n, s in services.items() if s.get("ports")] == ["nginx"]
     assert compose["networks"]["backend"]["internal"] is True
     for name in ("mongodb", "redis"):
         assert services[name]["networks"] == ["backend"]
@@ -142,3 +146,14 @@ def test_secrets_and_local_data_stay_out_of_the_build_context():
     ignored = {ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines()
                if ln.strip() and not ln.startswith("#")}
     assert {"secrets", ".env", "var", ".venv", ".git"} <= ignored
+
+
+def test_nginx_fronts_the_api_which_trusts_only_nginx_s_forwarded_headers(compose):
+    services = compose["services"]
+    nginx, api = services["nginx"], services["api"]
+    assert "./ops/nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
+    assert nginx["depends_on"]["api"]["condition"] == "service_healthy"
+    address = nginx["networks"]["frontend"]["ipv4_address"]
+    assert api["environment"]["FORWARDED_ALLOW_IPS"] == address and api["environment"]["PROXY_HOPS"] == "1"
+    assert "frontend" in api["networks"] and nginx["restart"] == "unless-stopped"
+    assert "server api:8000;" in (ROOT / "ops" / "nginx" / "nginx.conf").read_text()
