@@ -102,6 +102,8 @@ def handle_domain_error(error: e.DomainError) -> Response:
     headers = {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else None
     public_params = {k: v for k, v in error.params.items() if not k.startswith("_")}
     extra = {"errors": error.params["_errors"]} if "_errors" in error.params else None
+    if error.params.get("_ext"):  # extension members a client acts on (e.g. the existing report's id)
+        extra = {**error.params["_ext"], **(extra or {})}
     if status >= 500:
         log.error("domain error %s", error.code, extra={"params": public_params})
     # A code without text yet falls back to its meaning's text (the catalogue test keeps this rare).

@@ -351,6 +351,28 @@ class EvidenceAlreadyReceivedError(Conflict):
     code = "report.evidence-already-received"
 
 
+class EvidenceWithdrawnError(Conflict):
+    """The inspector withdrew this declared file: it is no longer awaited and nothing is taken for it."""
+    code = "report.evidence-withdrawn"
+
+
+class ReportFilesSettledError(Conflict):
+    """Declared files can no longer be withdrawn or replaced (param ``reason``: task-reviewed, report-closed,
+    report-received)."""
+    code = "report.files-settled"
+
+
+class ReportReasonRequiredError(RuleViolation):
+    """Withdrawing or replacing a declared file, or closing a report as incomplete, needs a written reason
+    (params ``min_length``, ``max_length``)."""
+    code = "report.reason-required"
+
+
+class ReportNotIncompleteError(Conflict):
+    """Only an incomplete report can be closed as incomplete (param ``status``)."""
+    code = "report.not-incomplete"
+
+
 class EvidenceMismatchError(RuleViolation):
     """An upload's SHA-256 or size differs from what the report declared for that file."""
     code = "report.evidence-mismatch"

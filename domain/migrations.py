@@ -13,6 +13,7 @@ from typing import Callable
 MIGRATIONS: list[tuple[str, str]] = [
     # ("name", "domain.feature.migrations:function"),
     ("scope-units", "domain.scope:backfill_scope_units"),
+    ("finding-ids", "domain.reports.migrations:add_finding_ids"),
 ]
 
 

@@ -16,7 +16,8 @@ from domain.evidence import custody
 from domain.reports import services
 
 from .schemas import (PHOTO_TYPES, EvidencePageSchema, EvidenceQueryArgsSchema, EvidenceReceiptSchema,
-                      ReportCreateSchema, ReportPageSchema, ReportQueryArgsSchema, ReportSchema)
+                      ReportReasonSchema, ReplaceFileSchema, ReportCreateSchema, ReportPageSchema, ReportQueryArgsSchema,
+                      ReportSchema)
 
 blp = Blueprint("reports", __name__, url_prefix="/reports", description="Field reports 现场检查记录 and their evidence")
 
@@ -121,3 +122,59 @@ class ReportEvidenceFile(MethodView):
         result = services.put_evidence(actor, report_id, client_id, stream=RequestBody(),
                                        content_length=request.content_length)
         return {"evidence": result.evidence, "report": result.report}, 201 if result.created else 200
+
+
+@blp.route("/<objectid:report_id>/evidence/<client_id>/withdraw")
+class ReportEvidenceWithdraw(MethodView):
+    @blp.doc(operationId="withdrawReportEvidence")
+    @guarded(blp, Permission.REPORT_SUBMIT)
+    @blp.arguments(ReportReasonSchema)
+    @blp.response(200, ReportSchema)
+    @_problem(404, "report.not-found", "report.evidence-not-declared")
+    @_problem(409, "report.evidence-already-received", "report.files-settled")
+    @_problem(422, "report.reason-required", "request.invalid")
+    def post(self, data, report_id, client_id, actor):
+        """Withdraw a declared file
+
+        The inspector's phone says a declared file will not come (refused, lost, never taken), with a
+        reason kept in the audit trail. It is no longer awaited: with nothing else missing the report is
+        `received`. Until the task's review; again for the same file answers the same report.
+        """
+        return services.withdraw_file(actor, report_id, client_id, reason=data["reason"])
+
+
+@blp.route("/<objectid:report_id>/evidence/<client_id>/replace")
+class ReportEvidenceReplace(MethodView):
+    @blp.doc(operationId="replaceReportEvidence")
+    @guarded(blp, Permission.REPORT_SUBMIT)
+    @blp.arguments(ReplaceFileSchema)
+    @blp.response(200, ReportSchema)
+    @_problem(404, "report.not-found", "report.evidence-not-declared")
+    @_problem(409, "report.evidence-already-received", "report.files-settled")
+    @_problem(422, "report.reason-required", "report.invalid", "request.invalid")
+    def post(self, data, report_id, client_id, actor):
+        """Replace a declared file
+
+        Declare other bytes (`sha256`, `size`, `media_type`) for a file that has not arrived, e.g. a TIFF
+        declared as a JPEG, or one withdrawn before; then send them as usual. The earlier declaration is
+        kept with the reason. Until the task's review.
+        """
+        return services.replace_file(actor, report_id, client_id, **data)
+
+
+@blp.route("/<objectid:report_id>/close")
+class ReportClose(MethodView):
+    @blp.doc(operationId="closeReportIncomplete")
+    @guarded(blp, Permission.TASK_REVIEW)
+    @blp.arguments(ReportReasonSchema)
+    @blp.response(200, ReportSchema)
+    @_problem(404, "report.not-found")
+    @_problem(409, "report.not-incomplete")
+    @_problem(422, "report.reason-required", "request.invalid")
+    def post(self, data, report_id, actor):
+        """Close a report as incomplete
+
+        A supervisor closes a report whose missing files will not come: it becomes `closed-incomplete`,
+        the missing files stay listed in `missing_files`, and the photos that arrived are judged.
+        """
+        return services.close_incomplete(actor, report_id, reason=data["reason"])

@@ -7,6 +7,7 @@ from datetime import timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.pagination import CursorArgsSchema, page_schema
+from domain.reports.rules import missing_files
 
 OBJECT_ID = validate.Regexp(r"^[0-9a-f]{24}$", error="not an id")
 # A submission id travels back in retries; a client id is part of an upload's target_id (max 64 characters).
@@ -17,7 +18,8 @@ ITEM_ID = validate.Length(min=1, max=64)
 CRS = ("wgs84", "gcj02", "bd09")
 PHOTO_TYPES = ("image/jpeg", "image/heic", "image/heif", "image/png")
 SEVERITIES = ("low", "medium", "high")
-STATUSES = ("incomplete", "received")
+STATUSES = ("incomplete", "received", "closed-incomplete")
+MISSING_REASONS = ("completed-under-another-report", "refused", "not-arrived")
 LATE_REASONS = ("after-window", "after-submission", "task-cancelled")
 
 
@@ -86,7 +88,9 @@ class ReportCreateSchema(Schema):
     device = fields.Nested(DeviceSchema, required=True)
     device_time = _when(required=True, metadata={"description": "the phone's clock at submission"})
     fixes = fields.List(fields.Nested(FixInSchema), load_default=list, validate=validate.Length(max=500))
+    # 300: the most items a form may have (domain/forms/rules.MAX_ITEMS); the pinned version caps it further.
     answers = fields.Dict(keys=fields.String(validate=ITEM_ID), values=fields.Raw(allow_none=True), required=True,
+                          validate=validate.Length(max=300),
                           metadata={"description": "item id -> answer, as the form's item types say"})
     findings = fields.List(fields.Nested(FindingInSchema), load_default=list, validate=validate.Length(max=200))
     evidence = fields.List(fields.Nested(DeclaredFileInSchema), load_default=list, validate=validate.Length(max=200),
@@ -126,7 +130,10 @@ class FixSchema(PointSchema):
 
 
 class FindingSchema(Schema):
-    id = fields.String(attribute="client_id", allow_none=True)
+    id = Id(allow_none=True, metadata={"description": "the server's id of the finding, given at intake: "
+                                                      "notices, replies and ledger rows name it"})
+    client_id = fields.String(allow_none=True, metadata={"description": "the phone's id of the finding "
+                                                                       "(sent as `id`), unique in its report"})
     item = fields.String()
     category = fields.String()
     description = fields.String()
@@ -144,6 +151,39 @@ class DeclaredFileSchema(Schema):
     received = fields.Function(lambda f: f.evidence is not None)
     evidence_id = Id(attribute="evidence", allow_none=True)
     received_at = fields.DateTime(allow_none=True)
+    withdrawn_at = fields.DateTime(allow_none=True, metadata={"description": "the inspector withdrew it: not awaited"})
+    withdrawn_reason = fields.String(allow_none=True)
+    replaced = fields.List(fields.Dict(), metadata={"description": "earlier declarations of this id, with why"})
+
+
+class MissingFileSchema(Schema):
+    client_id = fields.String()
+    sha256 = fields.String()
+    item = fields.String(allow_none=True)
+    finding = fields.String(allow_none=True)
+    reason = fields.String(metadata={"enum": list(MISSING_REASONS), "description": (
+        "completed-under-another-report: these bytes arrived for another report of yours (`report_id`), e.g. a "
+        "tus client that resumed a stored upload URL; send them again for this report. refused: the last bytes "
+        "sent were refused (`code`). not-arrived: nothing came yet")})
+    report_id = fields.String()
+    code = fields.String()
+    at = fields.DateTime()
+
+
+def _missing_files(r) -> list[dict]:
+    # ``_elsewhere`` is read by the service (services.with_missing): a schema never queries.
+    return missing_files(r, getattr(r, "_elsewhere", None) or {})
+
+
+class ReportReasonSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=5, max=500), metadata={
+        "description": "why (kept in the audit trail)"})
+
+
+class ReplaceFileSchema(ReportReasonSchema):
+    sha256 = fields.String(required=True, validate=SHA256)
+    size = fields.Integer(required=True, validate=validate.Range(min=1, max=2**53))
+    media_type = fields.String(required=True, validate=validate.OneOf(PHOTO_TYPES))
 
 
 def _inspector(r) -> dict:
@@ -166,8 +206,8 @@ class ReportSummarySchema(Schema):
     visited_at = fields.DateTime()
     received_at = fields.DateTime(metadata={"description": "when the server received the report"})
     completed_at = fields.DateTime(allow_none=True, metadata={"description": "when the last declared file arrived"})
-    missing = fields.Function(lambda r: sum(1 for f in r.files if f.evidence is None),
-                              metadata={"description": "declared files not arrived yet"})
+    missing = fields.Function(lambda r: sum(1 for f in r.files if f.awaited),
+                              metadata={"description": "declared files still awaited (not arrived, not withdrawn)"})
 
 
 class ReportSchema(ReportSummarySchema):
@@ -178,6 +218,10 @@ class ReportSchema(ReportSummarySchema):
     answers = fields.Dict()
     findings = fields.List(fields.Nested(FindingSchema))
     evidence = fields.List(fields.Nested(DeclaredFileSchema), attribute="files")
+    missing_files = fields.Function(lambda r: MissingFileSchema(many=True).dump(_missing_files(r)),
+                                    metadata={"description": "the declared files still awaited, and why"})
+    closed_at = fields.DateTime(allow_none=True, metadata={"description": "a supervisor closed it as incomplete"})
+    close_reason = fields.String(allow_none=True)
     validation_started_at = fields.DateTime(allow_none=True)
 
 

@@ -278,7 +278,9 @@ def validate_report(actor: Actor = SYSTEM, report_id=None) -> dict:
         report = report_queries.report_in_tx(tx, report_id)
         if report is None:
             raise ReportNotFoundError(id=str(report_id))
-        if report.validation_started_at is not None or report.status is not ReportStatus.RECEIVED:
+        # A report closed as incomplete has its arrived photos judged too (domain/reports/files.py).
+        if report.validation_started_at is not None or report.status not in (ReportStatus.RECEIVED,
+                                                                              ReportStatus.CLOSED_INCOMPLETE):
             return {"report": str(report.pk), "started": False, "queued": 0, "status": str(report.status)}
         ids = [str(d["_id"]) for d in tx.collection(Evidence).find({"report": report.pk}, {"_id": 1},
                                                                     session=tx.session).sort("_id", 1)]

@@ -12,6 +12,7 @@ take no value, only photos.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import datetime
 from typing import Any, Iterator
 
@@ -30,17 +31,61 @@ def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _option_values(item: dict) -> list[str]:
-    return [o["value"] for o in item.get("options", [])]
+def _option_values(item: dict) -> set[str]:
+    return {o["value"] for o in item.get("options", [])}
+
+
+def _exclusive_values(item: dict) -> set[str]:
+    """Options that may only be chosen alone ("none of these"): ``exclusive: true`` (form versions that say so)."""
+    return {o["value"] for o in item.get("options", []) if o.get("exclusive")}
 
 
 def _answer_in(item: dict, answer, wanted: list) -> bool:
-    """Whether ``answer`` is (for multi_choice: contains) one of ``wanted``; malformed answers match nothing."""
+    """Whether ``answer`` is (for multi_choice: contains) one of ``wanted``; malformed answers match nothing.
+    Linear in the answer: ``wanted`` becomes a set once (strings only: True == 1 must not match)."""
     if item["type"] == "yes_no":
         return isinstance(answer, bool) and any(isinstance(w, bool) and w == answer for w in wanted)
+    strings = {w for w in wanted if isinstance(w, str)}
     if item["type"] == "multi_choice":
-        return isinstance(answer, list) and any(isinstance(a, str) and a in wanted for a in answer)
-    return isinstance(answer, str) and answer in wanted
+        return isinstance(answer, list) and any(isinstance(a, str) and a in strings for a in answer)
+    return isinstance(answer, str) and answer in strings
+
+
+# What an answer of each type may hold at most, whatever the form says: a location has 4 keys.
+_LOCATION_MAX_KEYS = len(_LOCATION_KEYS)
+
+
+def oversized_answers(form_content: dict, answers: dict) -> list[dict]:
+    """The answers bigger than their pinned item allows, checked before anything else reads them, so the
+    work done on a hostile body is bounded by the form, not by the body: more answers than items, a
+    multi_choice with more values than options, a text longer than its ``max_length``, a container where a
+    scalar belongs. Each check is O(1) per answer (``len`` only)."""
+    items = {item["id"]: item for item in _items(form_content)}
+    if len(answers) > len(items):
+        return [{"item": "answers", "code": "too-many-answers", "max": len(items), "count": len(answers)}]
+    errors: list[dict] = []
+    for iid, value in answers.items():
+        item = items.get(iid)
+        if item is None or value is None:
+            continue
+        kind = item["type"]
+        if kind == "multi_choice":
+            limit = len(item["options"])
+            if isinstance(value, list) and len(value) > limit:
+                errors.append({"item": iid, "code": "too-many-choices", "max": limit, "count": len(value)})
+            elif isinstance(value, dict):
+                errors.append({"item": iid, "code": "wrong-type", "expected": "list of option values"})
+        elif kind == "location":
+            if isinstance(value, (dict, list)) and len(value) > _LOCATION_MAX_KEYS:
+                errors.append({"item": iid, "code": "wrong-type", "expected": "location {lat, lon, crs?, accuracy_m?}"})
+        elif kind == "text":
+            if isinstance(value, str) and len(value) > item["max_length"]:
+                errors.append({"item": iid, "code": "too-long", "max_length": item["max_length"]})
+            elif isinstance(value, (dict, list)):
+                errors.append({"item": iid, "code": "wrong-type", "expected": "string"})
+        elif isinstance(value, (dict, list)):
+            errors.append(_value_errors(item, value)[0])  # a scalar type: the container is refused unread
+    return errors
 
 
 def visible_items(content: dict, answers: dict) -> list[dict]:
@@ -77,9 +122,15 @@ def _value_errors(item: dict, value) -> list[dict]:
     if kind == "multi_choice":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return err("wrong-type", expected="list of option values")
-        out = [e for v in value if v not in _option_values(item) for e in err("not-an-option", value=v)]
-        dupes = sorted({v for v in value if value.count(v) > 1})
-        return out + [e for v in dupes for e in err("duplicate-choice", value=v)]
+        options = _option_values(item)
+        out = [e for v in value if v not in options for e in err("not-an-option", value=v)]
+        counts = Counter(value)
+        dupes = sorted(v for v, n in counts.items() if n > 1)
+        out += [e for v in dupes for e in err("duplicate-choice", value=v)]
+        alone = _exclusive_values(item) & counts.keys()
+        if alone and len(counts) > 1:
+            out += [e for v in sorted(alone) for e in err("exclusive-choice", value=v)]
+        return out
     if kind in ("score", "number"):
         if not _number(value):
             return err("wrong-type", expected="number")
@@ -135,7 +186,11 @@ def _count(photos) -> int:
 
 
 def validate_answers(form_content: dict, answers: dict, photos_by_item: dict | None = None) -> list[dict]:
-    """Every error in ``answers`` and their photos, per item; an empty list means they are valid."""
+    """Every error in ``answers`` and their photos, per item; an empty list means they are valid.
+    Oversized answers are refused first and alone (``oversized_answers``): the rest never reads them."""
+    oversized = oversized_answers(form_content, answers)
+    if oversized:
+        return oversized
     photos_by_item = photos_by_item or {}
     every = {item["id"]: item for item in _items(form_content)}
     shown = {item["id"] for item in visible_items(form_content, answers)}

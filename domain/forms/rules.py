@@ -18,6 +18,8 @@ from . import categories
 CONDITION_SOURCES = ("yes_no", "single_choice", "multi_choice")
 CHOICE_TYPES = ("single_choice", "multi_choice")
 NUMERIC_TYPES = ("score", "number")
+# Items in one form, all sections together: a report answers each, so this also caps a report's answers.
+MAX_ITEMS = 300
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,10 @@ def check_semantics(form: dict) -> list[Problem]:
 
     earlier: dict[str, tuple[str, dict]] = {}
     every_id = {item["id"] for _, item in iter_items(form)}
+    count = sum(len(section["items"]) for section in form["sections"])
+    if count > MAX_ITEMS:
+        problems.append(Problem("sections", "too-many-items",
+                                f"the form has {count} items; at most {MAX_ITEMS} (a report answers each of them)"))
     for path, item in iter_items(form):
         if item["id"] in earlier:
             problems.append(Problem(f"{path}.id", "duplicate-item-id",
@@ -81,6 +87,11 @@ def _check_item(path: str, item: dict, earlier: dict, every_id: set) -> list[Pro
         if value in values[:o]:
             out.append(Problem(f"{path}.options[{o}].value", "duplicate-option-value",
                                f"option value {value!r} is already used at {path}.options[{values.index(value)}]"))
+    if kind != "multi_choice":
+        for o, option in enumerate(item.get("options", [])):
+            if option.get("exclusive"):
+                out.append(Problem(f"{path}.options[{o}].exclusive", "exclusive-not-multi-choice",
+                                   f"only a multi_choice option can be exclusive (this is {kind})"))
     if kind in CHOICE_TYPES:
         for p, value in enumerate(item.get("problem_when", [])):
             if value not in values:

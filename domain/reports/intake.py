@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from .. import storage
 from ..access import Actor
-from ..errors import (EvidenceAlreadyReceivedError, EvidenceMismatchError, EvidenceNotDeclaredError,
+from ..errors import (EvidenceAlreadyReceivedError, EvidenceMismatchError, EvidenceNotDeclaredError, EvidenceWithdrawnError,
                       ReportNotFoundError, UploadMetadataInvalidError)
 from ..evidence import BlobInfo, Purpose
 from ..uploads import Completion, Upload, register_blob_user, register_upload_target
@@ -44,6 +44,8 @@ def check(actor: Actor, target_id, *, sha256: str | None = None, length: int | N
         raise EvidenceNotDeclaredError(report=str(report.pk), client_id=client_id)
     if declared.evidence is not None:
         raise EvidenceAlreadyReceivedError(report=str(report.pk), client_id=client_id, evidence=str(declared.evidence))
+    if declared.withdrawn_at is not None:
+        raise EvidenceWithdrawnError(report=str(report.pk), client_id=client_id)
     _match(declared, client_id, sha256, length)
 
 
@@ -66,6 +68,8 @@ def attach(actor: Actor, upload: Upload, info: BlobInfo, tx: storage.Tx) -> Comp
         raise EvidenceNotDeclaredError(report=report_id, client_id=client_id)
     if declared.evidence is not None:
         raise EvidenceAlreadyReceivedError(report=report_id, client_id=client_id, evidence=str(declared.evidence))
+    if declared.withdrawn_at is not None:
+        raise EvidenceWithdrawnError(report=report_id, client_id=client_id)
     # The uploads layer proved the bytes hash to what the upload declared; this proves that is what
     # the report declared for this file.
     _match(declared, client_id, info.sha256, info.size)
@@ -85,14 +89,15 @@ def attach(actor: Actor, upload: Upload, info: BlobInfo, tx: storage.Tx) -> Comp
     # completing at once conflict on the document and the later transaction is retried.
     # arrayFilters, not the positional "$": SecantusDB refuses "$" in findAndModify.
     raw = coll.find_one_and_update(
-        {"_id": report.pk, "files": {"$elemMatch": {"client_id": client_id, "evidence": None}}},
+        {"_id": report.pk, "files": {"$elemMatch": {"client_id": client_id, "evidence": None, "withdrawn_at": None}}},
         {"$set": {"files.$[f].evidence": record.pk, "files.$[f].received_at": now, "updated_at": now},
          "$inc": {"rev": 1}},
         array_filters=[{"f.client_id": client_id}], session=tx.session, return_document=ReturnDocument.AFTER)
     if raw is None:
         raise EvidenceAlreadyReceivedError(report=report_id, client_id=client_id, evidence=None)
     status = ReportStatus(raw["status"])
-    if status is ReportStatus.INCOMPLETE and all(f.get("evidence") for f in raw["files"]):
+    # A withdrawn file is no longer awaited (domain/reports/files.py).
+    if status is ReportStatus.INCOMPLETE and all(f.get("evidence") or f.get("withdrawn_at") for f in raw["files"]):
         status = ReportStatus.RECEIVED
         coll.update_one({"_id": report.pk}, {"$set": {"status": status.value, "completed_at": now},
                                              "$inc": {"rev": 1}}, session=tx.session)

@@ -11,7 +11,8 @@ from ..storage import Doc
 
 class ReportStatus(StrEnum):
     INCOMPLETE = "incomplete"  # declared files still on their way
-    RECEIVED = "received"  # every declared file arrived and matched its SHA-256; validation is queued
+    RECEIVED = "received"  # every declared file arrived (or was withdrawn) and matched its SHA-256; validation is queued
+    CLOSED_INCOMPLETE = "closed-incomplete"  # a supervisor closed it with files still missing; what arrived is judged
 
 
 class LateReason(StrEnum):
@@ -46,6 +47,11 @@ class Device(me.EmbeddedDocument):
 
 
 class Finding(me.EmbeddedDocument):
+    """A problem the inspector recorded. ``id`` is the server's, random, given at intake and never changed:
+    a notice, a reply and a ledger row name the finding by it (the phone's ``client_id`` is only unique
+    within its report)."""
+
+    id = me.ObjectIdField()
     client_id = me.StringField(max_length=39)  # the phone's id, so a declared file can name the finding it supports
     item = me.StringField(required=True, max_length=64)
     category = me.StringField(required=True, max_length=64)
@@ -65,6 +71,17 @@ class DeclaredFile(me.EmbeddedDocument):
     finding = me.StringField(max_length=64)
     evidence = me.ObjectIdField()
     received_at = me.DateTimeField()
+    # The inspector withdrew the file (it will not come): no longer awaited. Kept, with why, for the record.
+    withdrawn_at = me.DateTimeField()
+    withdrawn_reason = me.StringField(max_length=500)
+    # Earlier declarations of this client id that the inspector replaced: [{sha256, size, media_type, reason, at}].
+    replaced = me.ListField(me.DictField())
+    # The last time bytes sent for it were refused (not a photo, wrong hash): {code, at}.
+    refusal = me.DictField()
+
+    @property
+    def awaited(self) -> bool:
+        return self.evidence is None and self.withdrawn_at is None
 
 
 class Report(Doc):
@@ -97,6 +114,10 @@ class Report(Doc):
     late = me.BooleanField(default=False)
     late_reasons = me.ListField(me.EnumField(LateReason))
     validation_started_at = me.DateTimeField()  # the validation job picked it up (workers.evidence)
+    # A supervisor closed it as incomplete (status closed-incomplete): who, when and why.
+    closed_at = me.DateTimeField()
+    closed_by = me.ObjectIdField()
+    close_reason = me.StringField(max_length=500)
 
     meta = {"collection": "reports", "indexes": [
         # The unique indexes are the guarantee, not a check before the insert: two racing retries of one

@@ -92,3 +92,15 @@ def list_evidence(report: Report, *, cursor=None, limit: int = 50) -> Page:
 
 def evidence(evidence_id) -> Evidence:
     return Evidence.objects.get(pk=oid(evidence_id))
+
+
+def completed_elsewhere(report: Report) -> dict[str, str]:
+    """sha256 -> another report of the same inspector where those bytes arrived, for the files this report
+    still awaits: what a stock tus client does when it "resumes" an upload keyed on the file's fingerprint."""
+    awaited = [f.sha256 for f in report.files if f.awaited]
+    if not awaited:
+        return {}
+    found = Evidence._get_collection().find(
+        {"sha256": {"$in": awaited}, "inspector": report.inspector, "report": {"$ne": report.pk}},
+        {"sha256": 1, "report": 1})
+    return {d["sha256"]: str(d["report"]) for d in found}

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+
+from bson import ObjectId
 
 from ..errors import ReportOutsideAssignmentError
-from ..forms import is_known_category, validate_answers, visible_items
+from ..forms import indicates_problem, is_known_category, oversized_answers, validate_answers, visible_items
 from ..tasks import Task, TaskStatus
 from .models import LateReason
 
 SUBMITTED_OR_LATER = (TaskStatus.SUBMITTED, TaskStatus.REVIEWED, TaskStatus.CLOSED)
+
+
+def new_finding_id() -> ObjectId:
+    """A finding's server id: 12 random bytes, still an ObjectId (no counter, nothing to guess from).
+    The one place finding ids are made, so the shared id factory replaces it in one line."""
+    try:
+        from ..ids import new_id
+    except ImportError:  # the shared factory (domain.ids) has not landed on this branch yet
+        return ObjectId(os.urandom(12))
+    return new_id()
 
 
 def _canonical(value):
@@ -83,15 +96,30 @@ def _error(key: str, code: str, **params) -> dict:
     return {"item": key, "code": code, **params}
 
 
-def check_contents(content: dict, answers: dict, findings: list[dict], files: list[dict], max_bytes: int) -> list[dict]:
-    """Every problem of a report against its form version, each ``{"item": key, "code": ...}``: answers
-    and findings keyed by their item id, a declared file by ``evidence.<client_id>``.
+# A phone's clock may run minutes ahead; a visit hours in the future is a wrong date or time zone.
+VISIT_AHEAD_TOLERANCE = timedelta(minutes=15)
 
-    A file supports an item, or a finding (and so the finding's item): both count as that item's photos."""
-    every = {i["id"] for s in content["sections"] for i in s["items"]}
+
+def check_contents(content: dict, answers: dict, findings: list[dict], files: list[dict], max_bytes: int, *,
+                   visited_at: datetime | None = None, now: datetime | None = None) -> list[dict]:
+    """Every problem of a report against its form version, each ``{"item": key, "code": ...}``: answers
+    and findings keyed by their item id, a declared file by ``evidence.<client_id>``, the visit time by
+    ``visited_at``.
+
+    A file supports an item, or a finding (and so the finding's item): both count as that item's photos.
+    A finding on an item whose answer the form can judge (``problem_when``) needs that answer to be a
+    problem; where the pinned version says ``problem_needs_finding``, every problem answer needs a finding.
+    Answers bigger than the pinned version allows are refused first and alone, so the work is bounded by
+    the form; every check after that is linear in the report."""
+    errors: list[dict] = []
+    if visited_at is not None and now is not None and visited_at > now + VISIT_AHEAD_TOLERANCE:
+        errors.append(_error("visited_at", "in-the-future", max_ahead_minutes=int(VISIT_AHEAD_TOLERANCE.total_seconds() // 60)))
+    oversized = oversized_answers(content, answers)
+    if oversized:
+        return errors + oversized
+    items = {i["id"]: i for s in content["sections"] for i in s["items"]}
     shown = {i["id"] for i in visible_items(content, answers)}
     finding_items = {f["client_id"]: f["item"] for f in findings if f.get("client_id")}
-    errors: list[dict] = []
     photos: Counter = Counter()
     for f in files:
         key = f"evidence.{f['client_id']}"
@@ -107,14 +135,41 @@ def check_contents(content: dict, answers: dict, findings: list[dict], files: li
             errors.append(_error(key, "too-large", max=max_bytes, size=f["size"]))
     errors += validate_answers(content, answers, dict(photos))
     errors += [_error(iid, "number-too-large") for iid, value in answers.items() if _huge(value)]
+    with_finding: set[str] = set()
     for n, f in enumerate(findings):
-        if f["item"] not in every:
+        item = items.get(f["item"])
+        if item is None:
             errors.append(_error(f["item"], "finding-unknown-item", finding=n))
         elif f["item"] not in shown:
             errors.append(_error(f["item"], "finding-item-not-shown", finding=n))
+        elif "problem_when" in item and not indicates_problem(item, answers.get(f["item"])):
+            errors.append(_error(f["item"], "finding-not-a-problem", finding=n))
         if not is_known_category(f["category"]):
             errors.append(_error(f["item"], "finding-unknown-category", finding=n, category=f["category"]))
+        with_finding.add(f["item"])
+    if content.get("problem_needs_finding"):
+        errors += [_error(iid, "finding-required") for iid in sorted(shown - with_finding)
+                   if indicates_problem(items[iid], answers.get(iid))]
     return errors
+
+
+def missing_files(report, elsewhere: dict[str, str]) -> list[dict]:
+    """The declared files still awaited and why, most telling reason first: the bytes arrived under another
+    report of the inspector (``elsewhere``: sha256 -> report id), the last bytes sent were refused, or
+    nothing has arrived."""
+    out = []
+    for f in report.files:
+        if not f.awaited:
+            continue
+        entry = {"client_id": f.client_id, "sha256": f.sha256, "item": f.item, "finding": f.finding}
+        if f.sha256 in elsewhere:
+            entry.update(reason="completed-under-another-report", report_id=elsewhere[f.sha256])
+        elif f.refusal:
+            entry.update(reason="refused", code=f.refusal.get("code"), at=f.refusal.get("at"))
+        else:
+            entry.update(reason="not-arrived")
+        out.append(entry)
+    return out
 
 
 def by_key(errors: list[dict]) -> dict[str, list[dict]]:

@@ -9,7 +9,8 @@ from domain.forms import load_forms, load_shipped_forms
 from inspection_forms import FORMS_DIR
 
 URL = "/api/v1/forms"
-VERSION_URL = URL + "/undercover_mystery_visit/versions/1"
+V = 2  # the version of the shipped forms (inspection_forms/)
+VERSION_URL = URL + f"/undercover_mystery_visit/versions/{V}"
 READERS = ("admin", "supervisor_east", "inspector_east", "leader_city")
 
 
@@ -26,9 +27,9 @@ def test_everyone_who_plans_or_performs_inspections_lists_the_forms(client, worl
     assert [i["form_id"] for i in items] == ["open_check_service_hall", "undercover_mystery_visit",
                                              "work_discipline_office"]
     undercover = items[1]
-    assert undercover["mode"] == "undercover" and undercover["version"] == 1
+    assert undercover["mode"] == "undercover" and undercover["version"] == V
     assert undercover["title"] == {"zh": "暗访（模拟办事）检查表", "en": "Undercover mystery visit"}
-    assert undercover["versions"] == [{"version": 1, "content_hash": undercover["content_hash"],
+    assert undercover["versions"] == [{"version": V, "content_hash": undercover["content_hash"],
                                        "loaded_at": undercover["loaded_at"]}]
     assert undercover["item_count"] == 29
 
@@ -51,7 +52,7 @@ def test_a_version_comes_whole_with_its_content_hash_as_etag(client, world, form
     assert resp.status_code == 200
     body = resp.get_json()
     assert resp.headers["ETag"] == f'"{body["content_hash"]}"'
-    assert body["form_id"] == "undercover_mystery_visit" and body["version"] == 1
+    assert body["form_id"] == "undercover_mystery_visit" and body["version"] == V
     items = [i for s in body["content"]["sections"] for i in s["items"]]
     door = next(i for i in items if i["id"] == "entry_unobstructed")
     assert door["category"] == "hard_to_enter" and door["problem_when"] is False and door["required"] is True
@@ -76,7 +77,7 @@ def test_the_list_etag_changes_only_when_a_version_is_loaded(client, world, form
     assert client.get(URL, headers={**headers, "If-None-Match": etag}).status_code == 304
 
     form = yaml.safe_load((FORMS_DIR / "work_discipline_office.yaml").read_text(encoding="utf-8"))
-    form["version"] = 2
+    form["version"] = V + 1
     form["title"]["en"] = "Office work-discipline check"
     path = tmp_path / "work_discipline_office.yaml"
     path.write_text(yaml.safe_dump(form, allow_unicode=True), encoding="utf-8")
@@ -84,8 +85,8 @@ def test_the_list_etag_changes_only_when_a_version_is_loaded(client, world, form
     resp = client.get(URL, headers={**headers, "If-None-Match": etag})
     assert resp.status_code == 200 and resp.headers["ETag"] != etag
     entry = next(i for i in resp.get_json()["items"] if i["form_id"] == "work_discipline_office")
-    assert entry["version"] == 2 and [v["version"] for v in entry["versions"]] == [2, 1]
-    old = client.get(URL + "/work_discipline_office/versions/1", headers=headers).get_json()
+    assert entry["version"] == V + 1 and [v["version"] for v in entry["versions"]] == [V + 1, V]
+    old = client.get(URL + f"/work_discipline_office/versions/{V}", headers=headers).get_json()
     assert old["content"]["title"]["en"] == "Work-discipline check of an office"
 
 

@@ -61,7 +61,7 @@ def test_a_report_is_created_and_a_retry_replays_the_same_body(client, world):
     created = first.get_json()
     assert created["status"] == "incomplete" and created["missing"] == 3 and created["late"] is False
     assert created["submission_id"] == body["submission_id"] and created["task_id"] == str(task.pk)
-    assert created["form"]["form_id"] == "open_check_service_hall" and created["form"]["version"] == 1
+    assert created["form"]["form_id"] == "open_check_service_hall" and created["form"]["version"] == task.form_version
     assert created["device"] == body["device"] and created["received_at"]
     assert [f["received"] for f in created["evidence"]] == [False, False, False]
     again = post(client, world, body)

@@ -312,6 +312,16 @@ ROWS: list[Row] = [
     # The received file again: answered from what is stored, without reading a body (the matrix sends none).
     Row("PUT", "/api/v1/reports/<objectid:report_id>/evidence/<client_id>", report_path("open", "/evidence/p1"),
         only((("inspector_east",), Expect(200, evidence_replayed)))),
+    # Withdraw, replace (the inspector's own) and close as incomplete (the office's supervisors): the open
+    # report's file has arrived (409 for the inspector); the report is still incomplete, so it can be closed.
+    Row("POST", "/api/v1/reports/<objectid:report_id>/evidence/<client_id>/withdraw",
+        report_path("open", "/evidence/p1/withdraw"), only((("inspector_east",), 409)),
+        body=lambda w, p: {"reason": "照片拍错了"}),
+    Row("POST", "/api/v1/reports/<objectid:report_id>/evidence/<client_id>/replace",
+        report_path("open", "/evidence/p1/replace"), only((("inspector_east",), 409)),
+        body=lambda w, p: {"reason": "照片拍错了", "sha256": "a" * 64, "size": 10, "media_type": "image/jpeg"}),
+    Row("POST", "/api/v1/reports/<objectid:report_id>/close", report_path("open", "/close"),
+        only((("supervisor_east",), 200), (("supervisor_west",), 404)), body=lambda w, p: {"reason": "文件无法补传"}),
     # uploads (tus): an upload is its creator's alone (others: 404); a leader may not upload at all
     Row("POST", "/api/v1/uploads", lambda w: "/api/v1/uploads",
         only((("inspector_east",), 201), (("admin", "supervisor_east", "supervisor_west", "liaison_water"), 404)),

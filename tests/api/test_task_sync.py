@@ -49,7 +49,7 @@ def test_a_full_sync_returns_the_active_set_whole_with_site_and_form(client, wor
     assert first["site"] == {"id": world.id("site_water"), "name": "蓬江区水务局服务窗口",
                              "address": "江门市蓬江区建设路 1 号",
                              "location": {"lon": 113.078, "lat": 22.579, "crs": "wgs84"}, "radius_m": 100}
-    assert first["form"]["href"] == "/api/v1/forms/open_check_service_hall/versions/1"
+    assert first["form"]["href"] == "/api/v1/forms/open_check_service_hall/versions/2"
     assert first["form"]["content_hash"] == planned.form_hash
 
 

@@ -38,7 +38,7 @@ def test_a_supervisor_plans_a_task_and_reads_it_back_with_its_etag(client, world
     assert task["target_unit"] == {"id": world.id("water"), "name": "蓬江区水务局"}
     assert task["site"]["id"] == world.id("site_water") and task["site"]["radius_m"] == 100
     assert task["site"]["location"] == {"lon": 113.078, "lat": 22.579, "crs": "wgs84"}
-    assert task["form"]["href"] == "/api/v1/forms/open_check_service_hall/versions/1"
+    assert task["form"]["href"] == "/api/v1/forms/open_check_service_hall/versions/2"
     assert len(task["form"]["content_hash"]) == 64
     assert [i["inspector_id"] for i in task["inspectors"]] == [str(world.accounts["inspector_east"].pk)]
     assert task["history"][0]["to_status"] == "planned" and task["starts_at"].endswith(("Z", "+00:00"))

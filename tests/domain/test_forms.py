@@ -21,6 +21,7 @@ from domain.forms.rules import content_hash
 from inspection_forms import FORMS_DIR
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "forms"
+V = 2  # the version of the shipped forms (inspection_forms/)
 SHIPPED = ("open_check_service_hall", "undercover_mystery_visit", "work_discipline_office")
 LIAISON = Actor(id=None, role=Role.LIAISON, username="liaison")
 INSPECTOR = Actor(id=None, role=Role.INSPECTOR, username="inspector")
@@ -113,16 +114,16 @@ def test_normalising_makes_every_default_explicit():
 
 def test_loading_the_shipped_forms_stores_one_audited_version_each_and_reloading_is_a_no_op():
     report = load_shipped_forms()
-    assert sorted(report.added) == [(f, 1) for f in SHIPPED] and report.unchanged == []
+    assert sorted(report.added) == [(f, V) for f in SHIPPED] and report.unchanged == []
     for doc in FormVersion.objects:
         assert doc.content_hash == content_hash(doc.content)
         assert doc.source == f"{doc.form_id}.yaml"
     events = AuditEvent.objects(action="form.version-loaded")
-    assert sorted(e.target_id for e in events) == [f"{f}@1" for f in SHIPPED]
+    assert sorted(e.target_id for e in events) == [f"{f}@{V}" for f in SHIPPED]
     assert {e.chain for e in events} == {"system"}
 
     again = load_shipped_forms()
-    assert again.added == [] and sorted(again.unchanged) == [(f, 1) for f in SHIPPED]
+    assert again.added == [] and sorted(again.unchanged) == [(f, V) for f in SHIPPED]
     assert FormVersion.objects.count() == 3 and AuditEvent.objects(action="form.version-loaded").count() == 3
 
 
@@ -132,29 +133,29 @@ def test_reformatting_a_file_without_changing_its_content_is_no_change(tmp_path)
     form["sections"][3]["items"][3]["max"] = 5.0  # 5 and 5.0 are one value
     path = tmp_path / "work_discipline_office.yaml"
     path.write_text("# a comment\n" + yaml.safe_dump(form, allow_unicode=True, sort_keys=True), encoding="utf-8")
-    assert load_forms(SYSTEM, [path]).unchanged == [("work_discipline_office", 1)]
+    assert load_forms(SYSTEM, [path]).unchanged == [("work_discipline_office", V)]
 
 
 def test_a_bumped_version_is_added_and_the_old_version_stays_unchanged(tmp_path):
     form = shipped("open_check_service_hall")
     path = write_form(tmp_path, form)
     load_forms(SYSTEM, [path])
-    v1 = get_form_version(INSPECTOR, "open_check_service_hall", 1)
+    v1 = get_form_version(INSPECTOR, "open_check_service_hall", V)
     v1_content, v1_hash = v1.content, v1.content_hash
 
-    form["version"] = 2
+    form["version"] = V + 1
     form["sections"][1]["items"][0]["label"]["zh"] = "窗口工作人员是否全部在岗在位"
     write_form(tmp_path, form)
     report = load_forms(SYSTEM, [path])
-    assert report.added == [("open_check_service_hall", 2)]
+    assert report.added == [("open_check_service_hall", V + 1)]
 
-    old = get_form_version(INSPECTOR, "open_check_service_hall", 1)
+    old = get_form_version(INSPECTOR, "open_check_service_hall", V)
     assert old.content == v1_content and old.content_hash == v1_hash
-    new = get_form_version(INSPECTOR, "open_check_service_hall", 2)
+    new = get_form_version(INSPECTOR, "open_check_service_hall", V + 1)
     assert new.content["sections"][1]["items"][0]["label"]["zh"] == "窗口工作人员是否全部在岗在位"
     assert new.content_hash != v1_hash
     [entry] = list_forms(INSPECTOR).items
-    assert entry["version"] == 2 and [v["version"] for v in entry["versions"]] == [2, 1]
+    assert entry["version"] == V + 1 and [v["version"] for v in entry["versions"]] == [V + 1, V]
 
 
 def test_a_changed_file_with_an_unchanged_version_is_refused_with_bump_the_version(tmp_path):
@@ -167,7 +168,7 @@ def test_a_changed_file_with_an_unchanged_version_is_refused_with_bump_the_versi
     with pytest.raises(FormVersionContentChangedError) as caught:
         load_forms(SYSTEM, [path])
     params = caught.value.params
-    assert (params["form_id"], params["version"], params["latest"]) == ("open_check_service_hall", 1, 1)
+    assert (params["form_id"], params["version"], params["latest"]) == ("open_check_service_hall", V, V)
     [problem] = params["_errors"][str(path.name)]
     assert problem["path"] == "version" and "bump the version" in problem["message"]
     assert FormVersion.objects.get().content["sections"][0]["items"][0]["label"]["en"] == "Time of the check"
@@ -175,14 +176,14 @@ def test_a_changed_file_with_an_unchanged_version_is_refused_with_bump_the_versi
 
 def test_a_version_below_the_newest_stored_one_is_refused(tmp_path):
     form = shipped("work_discipline_office")
-    form["version"] = 3
+    form["version"] = V + 2
     path = write_form(tmp_path, form)
     load_forms(SYSTEM, [path])
-    form["version"] = 2
+    form["version"] = V + 1
     write_form(tmp_path, form)
     with pytest.raises(FormVersionBehindError) as caught:
         load_forms(SYSTEM, [path])
-    assert caught.value.params["latest"] == 3
+    assert caught.value.params["latest"] == V + 2
     assert FormVersion.objects.count() == 1
 
 
@@ -240,7 +241,7 @@ def test_two_processes_starting_together_store_each_version_once():
         t.join()
     assert errors == []
     assert FormVersion.objects.count() == 3
-    assert sorted(sum((r.added for r in results), [])) == [(f, 1) for f in SHIPPED]
+    assert sorted(sum((r.added for r in results), [])) == [(f, V) for f in SHIPPED]
 
 
 def test_a_liaison_may_not_read_forms_but_may_read_the_categories():

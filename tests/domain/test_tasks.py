@@ -88,7 +88,7 @@ def test_planning_pins_the_form_copies_the_site_and_audits_on_the_office_chain(w
     stored = Task.objects.get(pk=task.pk)
     assert stored.status is TaskStatus.PLANNED and stored.office == world.unit("office_east").pk
     assert stored.office_name == "蓬江区督查室" and stored.target_name == "蓬江区水务局"
-    assert (stored.form_id, stored.form_version) == ("open_check_service_hall", 1) and len(stored.form_hash) == 64
+    assert (stored.form_id, stored.form_version) == ("open_check_service_hall", 2) and len(stored.form_hash) == 64
     assert (stored.site.site, stored.site.lon, stored.site.lat, stored.site.radius_m) == (
         world.unit("site_water").pk, 113.0780, 22.5790, 100)
     assert stored.site.address == "江门市蓬江区建设路 1 号"
@@ -100,7 +100,7 @@ def test_planning_pins_the_form_copies_the_site_and_audits_on_the_office_chain(w
 
 
 def test_the_newest_form_version_is_pinned_when_none_is_named_and_a_missing_one_is_refused(world, forms):
-    assert plan(world, form_version=None).form_version == 1
+    assert plan(world, form_version=None).form_version == 2
     with pytest.raises(FormVersionNotFoundError):
         plan(world, form_version=9)
     with pytest.raises(FormVersionNotFoundError):

@@ -54,7 +54,7 @@ class TaskFactory(factory.Factory):
     title = factory.Faker("sentence", nb_words=4, locale="zh_CN")
     instructions = "按检查表逐项检查。"
     form_id = "open_check_service_hall"
-    form_version = 1
+    form_version = 2  # the shipped forms' current version (inspection_forms/)
     form_hash = "0" * 64
     target_unit = factory.LazyAttribute(lambda o: o.target.pk)
     target_name = factory.LazyAttribute(lambda o: o.target.name)

@@ -21,9 +21,9 @@ def run(*args: str):
 def test_validate_checks_the_shipped_forms_by_default_and_exits_0():
     result = run("validate")
     assert result.exit_code == 0, result.output
-    assert "ok open_check_service_hall v1" in result.stdout
-    assert "ok undercover_mystery_visit v1" in result.stdout
-    assert "ok work_discipline_office v1" in result.stdout
+    assert "ok open_check_service_hall v2" in result.stdout
+    assert "ok undercover_mystery_visit v2" in result.stdout
+    assert "ok work_discipline_office v2" in result.stdout
 
 
 def test_validate_prints_file_json_path_and_reason_and_exits_1():
@@ -43,23 +43,23 @@ def test_validate_of_a_missing_file_exits_1():
 
 def test_load_adds_new_versions_and_reports_unchanged_ones(settings, tmp_path):
     form = yaml.safe_load((FORMS_DIR / "work_discipline_office.yaml").read_text(encoding="utf-8"))
-    form["version"] = 2
-    form["description"]["en"] = "Office discipline, second edition."
+    form["version"] = 3
+    form["description"]["en"] = "Office discipline, third edition."
     path = tmp_path / "work_discipline_office.yaml"
     path.write_text(yaml.safe_dump(form, allow_unicode=True), encoding="utf-8")
 
     result = run("load", str(path))
     assert result.exit_code == 0, result.output
-    assert "added work_discipline_office v2" in result.stdout
-    # Connecting loaded the shipped forms first, so version 1 is there too.
-    assert sorted(FormVersion.objects(form_id="work_discipline_office").scalar("version")) == [1, 2]
+    assert "added work_discipline_office v3" in result.stdout
+    # Connecting loaded the shipped forms first, so version 2 is there too.
+    assert sorted(FormVersion.objects(form_id="work_discipline_office").scalar("version")) == [2, 3]
     again = run("load")
-    assert again.exit_code == 0 and "unchanged open_check_service_hall v1" in again.stdout
+    assert again.exit_code == 0 and "unchanged open_check_service_hall v2" in again.stdout
 
 
 def test_load_of_a_batch_with_a_bad_file_loads_nothing_and_exits_1(settings, tmp_path):
     form = yaml.safe_load((FORMS_DIR / "open_check_service_hall.yaml").read_text(encoding="utf-8"))
-    form["version"] = 2
+    form["version"] = 3
     (tmp_path / "open_check_service_hall.yaml").write_text(yaml.safe_dump(form, allow_unicode=True), encoding="utf-8")
     shutil.copy(FIXTURES / "duplicate_item_id.yaml", tmp_path)
 
@@ -67,7 +67,7 @@ def test_load_of_a_batch_with_a_bad_file_loads_nothing_and_exits_1(settings, tmp
     assert result.exit_code == 1
     assert "sections[1].items[0].id: item id 'door_easy' is already used" in result.stderr
     assert "refused (form.invalid): nothing was loaded" in result.stderr
-    assert FormVersion.objects(version=2).count() == 0
+    assert FormVersion.objects(version=3).count() == 0
 
 
 def test_load_refuses_a_changed_file_whose_version_was_not_bumped(settings, tmp_path):
@@ -77,7 +77,7 @@ def test_load_refuses_a_changed_file_whose_version_was_not_bumped(settings, tmp_
 
     result = run("load", str(tmp_path))
     assert result.exit_code == 1
-    assert "open_check_service_hall.yaml: version: version 1 of 'open_check_service_hall' is already loaded" \
+    assert "open_check_service_hall.yaml: version: version 2 of 'open_check_service_hall' is already loaded" \
            in result.stderr
     assert "bump the version" in result.stderr
     assert FormVersion.objects.get(form_id="open_check_service_hall").title["zh"] == "政务服务大厅（窗口）明查检查表"
