@@ -15,6 +15,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from . import clock
+from .ids import new_id
 from .errors import ConcurrentModificationError
 
 T = TypeVar("T")
@@ -43,6 +44,7 @@ class Doc(me.Document):
     """Base of every stored document: a revision for optimistic concurrency and timestamps."""
 
     meta = {"abstract": True}
+    id = me.ObjectIdField(primary_key=True, default=new_id)  # random: an id reveals nothing (domain/ids.py)
     rev = me.IntField(default=0)
     created_at = me.DateTimeField(default=clock.now)
     updated_at = me.DateTimeField(default=clock.now)
@@ -59,7 +61,7 @@ class Tx:
 
     def insert(self, doc: me.Document) -> me.Document:
         if doc.pk is None:
-            doc.pk = ObjectId()
+            doc.pk = new_id()
         doc.validate()
         doc._get_collection().insert_one(doc.to_mongo(), session=self.session)
         return doc
