@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
-from domain import errors, storage
+from domain import bootstrap, errors, storage
 from domain.config import Settings, get_settings, set_settings
 
 from . import body_rules, context, converters
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     app.wsgi_app = _with_security_headers(app.wsgi_app)
+    bootstrap.wire()
     if settings.mongodb_uri:
         storage.connect(settings.mongodb_uri, settings.mongodb_db)
 
@@ -103,7 +104,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     swagger_assets._public = True
 
     if settings.redis_url:
-        from workers.queues import install_outbox_kick
+        # The API process's adapters for the domain's queue port: the after-commit outbox kick and
+        # the readiness probe of Redis, the workers and the scheduler.
+        from workers.queues import connection, install_outbox_kick, queue_states
 
         install_outbox_kick()
+        app.extensions["queue_probe"] = lambda: queue_states(connection(settings.redis_url, fast=True),
+                                                             settings.worker_heartbeat_max_age)
     return app

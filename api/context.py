@@ -3,39 +3,16 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 import time
 import uuid
 
 from flask import Flask, g, request
-from pythonjsonlogger.json import JsonFormatter
-
 from domain.context import request_id
+from domain.logs import configure_logging  # noqa: F401  (the app factory calls it from here)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 access_log = logging.getLogger("api.access")
-
-
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id.get()
-        return True
-
-
-def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr; idempotent, so gunicorn workers and tests may call it again."""
-    root = logging.getLogger()
-    if any(getattr(h, "_inspection", False) for h in root.handlers):
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler._inspection = True
-    handler.setFormatter(JsonFormatter("%(levelname)s %(name)s %(message)s %(request_id)s",
-                                       rename_fields={"levelname": "level"},
-                                       timestamp="time"))  # ISO 8601 in UTC
-    handler.addFilter(RequestIdFilter())
-    root.addHandler(handler)
-    root.setLevel(level)
 
 
 def install(app: Flask) -> None:

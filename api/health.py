@@ -1,12 +1,12 @@
 """Liveness and readiness probes."""
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from domain import health
-from domain.config import get_settings
 
 from .auth import public
 
@@ -25,18 +25,9 @@ class ReadySchema(Schema):
 
 
 def readiness() -> tuple[dict, int]:
-    settings = get_settings()
-    components = {"mongodb": health.database_state()}
-    if settings.redis_url:
-        from workers.queues import connection, queue_states
-
-        components.update(queue_states(connection(settings.redis_url, fast=True), settings.worker_heartbeat_max_age))
-    else:
-        components["redis"] = {"state": "down", "reason": "REDIS_URL not configured"}
-    failing = sorted(k for k, v in components.items() if v["state"] != "up")
-    if components["mongodb"]["state"] != "up":
-        return {"status": "down", "failing": failing, "components": components}, 503
-    return {"status": "degraded" if failing else "ok", "failing": failing, "components": components}, 200
+    """The domain's readiness with the queue probe the app factory installed; 503 only when down."""
+    state = health.readiness(current_app.extensions.get("queue_probe"))
+    return state, 503 if state["status"] == "down" else 200
 
 
 @blp.route("/healthz")

@@ -72,15 +72,11 @@ def main(n: int = 200) -> None:
                                          secret_key=SECRET, audit_key_file=tmp_path / "audit.key", redis_url=None,
                                          argon2_time_cost=1, argon2_memory_cost=1024)
             from api.app import create_app
-            from domain.forms import load_forms, load_shipped_forms
-            from domain.tasks import ensure_sync_counter
-            from ops.cli import import_models
+            from domain import bootstrap
+            from domain.forms import load_forms
 
             app = create_app(settings)
-            import_models()
-            storage.ensure_indexes()
-            ensure_sync_counter()
-            load_shipped_forms()
+            bootstrap.prepare_database()
             form_file = tmp_path / f"{FORM_ID}.yaml"
             form_file.write_text(yaml.safe_dump(forty_item_form(), allow_unicode=True), encoding="utf-8")
             load_forms(SYSTEM, [form_file])

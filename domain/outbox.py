@@ -13,9 +13,9 @@ from enum import StrEnum
 import mongoengine as me
 from pymongo import ReturnDocument
 
-from .ports import QueueUnavailable, TaskQueue
+from .ports import QueueName, QueueUnavailable, TaskQueue
 from . import clock
-from .storage import Doc
+from .base import Doc
 
 LEASE = timedelta(seconds=60)
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class OutboxEntry(Doc):
     job = me.StringField(required=True)
     args = me.ListField()
     kwargs = me.DictField()
-    queue = me.StringField(default="default")
+    queue = me.StringField(default=QueueName.DEFAULT.value)
     status = me.EnumField(OutboxStatus, default=OutboxStatus.PENDING)
     leased_until = me.DateTimeField()
     sent_at = me.DateTimeField()
@@ -76,7 +76,7 @@ def dispatch_pending(queue: TaskQueue, *, ids: list | None = None, limit: int = 
             break
         try:
             queue.enqueue(job_id=f"outbox-{raw['_id']}", job=raw["job"], args=raw.get("args", []),
-                          kwargs=raw.get("kwargs", {}), queue=raw.get("queue", "default"))
+                          kwargs=raw.get("kwargs", {}), queue=raw.get("queue", QueueName.DEFAULT.value))
         except QueueUnavailable:
             _release(raw["_id"])
             return {"sent": sent, "failed": failed, "queue_down": True}

@@ -1,7 +1,18 @@
 """Ports the domain owns; adapters live elsewhere (workers/queues.py for the task queue)."""
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Protocol
+
+
+class QueueName(StrEnum):
+    """The job queues, in the order a worker drains them: the one place their names live."""
+
+    DEFAULT = "default"
+    LOW = "low"  # previews and other work that must never hold up verdicts
+
+
+QUEUES: tuple[str, ...] = tuple(q.value for q in QueueName)
 
 
 class TaskQueue(Protocol):

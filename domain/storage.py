@@ -10,13 +10,16 @@ from typing import Any, Callable, TypeVar
 
 import mongoengine as me
 from bson import ObjectId
-from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from . import clock
 from .ids import new_id
+from .audit.chain import append_event
+from .base import Doc, ensure_document, retry_transaction  # noqa: F401  (re-exported: models import Doc from here)
 from .errors import ConcurrentModificationError
+from .outbox import OutboxEntry
+from .ports import QueueName
 
 T = TypeVar("T")
 ALIAS = "default"
@@ -38,16 +41,6 @@ def client():
 
 def database():
     return me.get_db(ALIAS)
-
-
-class Doc(me.Document):
-    """Base of every stored document: a revision for optimistic concurrency and timestamps."""
-
-    meta = {"abstract": True}
-    id = me.ObjectIdField(primary_key=True, default=new_id)  # random: an id reveals nothing (domain/ids.py)
-    rev = me.IntField(default=0)
-    created_at = me.DateTimeField(default=clock.now)
-    updated_at = me.DateTimeField(default=clock.now)
 
 
 class Tx:
@@ -90,10 +83,8 @@ class Tx:
     def collection(self, doc_cls: type[me.Document]):
         return doc_cls._get_collection()
 
-    def enqueue(self, job: str, *args, queue: str = "default", **kwargs):
+    def enqueue(self, job: str, *args, queue: str = QueueName.DEFAULT, **kwargs):
         """Stage a background job in the outbox; the dispatcher hands it to RQ after commit."""
-        from .outbox import OutboxEntry
-
         entry = OutboxEntry(job=job, args=list(args), kwargs=kwargs, queue=queue)
         self.insert(entry)
         self.outbox_ids.append(entry.pk)
@@ -108,8 +99,6 @@ class Tx:
         writers to the same office chain conflict (and retry) on it. ``expected_head``: the head
         as audit.chain.peek_head read it before the transaction, which saves a round trip while
         no other event came in between."""
-        from .audit.chain import append_event
-
         return append_event(self, actor, action, target_type=target_type, target_id=target_id,
                             chain=chain, target_unit=target_unit, before=before, after=after,
                             expected=expected_head)
@@ -153,22 +142,6 @@ def atomic(fn: Callable[[Tx], T]) -> T:
             except Exception:  # the sweep will dispatch what the kick could not
                 pass
     return result
-
-
-def retry_transaction(reason: str) -> PyMongoError:
-    """An error to raise inside a transaction so that ``atomic`` runs it again on a fresh snapshot
-    (labelled as MongoDB labels a write conflict)."""
-    error = PyMongoError(reason)
-    error._add_error_label("TransientTransactionError")
-    return error
-
-
-def ensure_document(coll, doc_id, defaults: dict) -> None:
-    """Create a document if missing, outside any transaction (a duplicate means someone else did)."""
-    try:
-        coll.insert_one({"_id": doc_id, **defaults})
-    except DuplicateKeyError:
-        pass
 
 
 def ensure_indexes() -> None:

@@ -11,35 +11,14 @@ from domain import storage
 from domain.config import Settings, get_settings, set_settings
 
 
-def import_models() -> None:
-    import domain.accounts.models  # noqa: F401
-    import domain.audit  # noqa: F401
-    import domain.forms  # noqa: F401
-    import domain.outbox  # noqa: F401
-    import domain.reports.models  # noqa: F401  (also registers the "evidence" upload target)
-    import domain.tasks  # noqa: F401  (also registers its unit-delete reference check)
-    import domain.units.models  # noqa: F401
-    import domain.uploads.models  # noqa: F401
-
-
 def prepare_database(settings: Settings, *, seed_demo: bool = False) -> list[dict] | None:
-    """Indexes, the system audit chain and (outside production) the demo city. Idempotent."""
-    from domain.audit.chain import SYSTEM_CHAIN, ensure_chain
+    """Connect and prepare the database (domain.bootstrap.prepare_database); outside production,
+    optionally seed the demo city. Idempotent."""
+    from domain import bootstrap
 
     set_settings(settings)
     storage.connect(settings.mongodb_uri, settings.mongodb_db)
-    import_models()
-    storage.ensure_indexes()
-    ensure_chain(SYSTEM_CHAIN)
-    from domain.tasks import ensure_sync_counter
-
-    ensure_sync_counter()
-    from domain.forms import load_shipped_forms
-
-    load_shipped_forms()  # all or nothing: a bad or changed shipped form stops the start
-    from domain.migrations import run_migrations
-
-    run_migrations()  # idempotent: existing data gets what this version needs
+    bootstrap.prepare_database()
     if seed_demo and not settings.is_production:
         from .seed import seed_demo_city
 

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 import redis as redis_lib
 
-from domain import storage
+from domain import bootstrap, storage
 from domain.config import Settings, set_settings
 from ops.embedded import EmbeddedServer, mongo_spec, redis_spec
 
@@ -85,20 +85,9 @@ def settings(servers) -> Settings:
     set_settings(s)
     s.audit_key()  # created once up front, not by whichever test audits first
     storage.connect(s.mongodb_uri, s.mongodb_db)
-    _import_all_models()
+    bootstrap.wire()  # the same composition root as the app, the workers and the CLI
     storage.ensure_indexes()
     return s
-
-
-def _import_all_models():
-    import domain.accounts.models  # noqa: F401
-    import domain.audit  # noqa: F401
-    import domain.forms  # noqa: F401
-    import domain.outbox  # noqa: F401
-    import domain.reports.models  # noqa: F401
-    import domain.tasks  # noqa: F401
-    import domain.units.models  # noqa: F401
-    import domain.uploads.models  # noqa: F401
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
-"""Process set-up shared by workers, the scheduler and the CLI: settings and a lazy database client."""
+"""Process set-up shared by workers and the scheduler: settings, the domain's wiring and a lazy
+database client."""
 from __future__ import annotations
 
-from domain import storage
+from domain import bootstrap, storage
 from domain.config import get_settings
 
 
@@ -9,6 +10,7 @@ def setup() -> None:
     settings = get_settings()
     if not settings.mongodb_uri:
         raise RuntimeError("MONGODB_URI is not set for this process (the run command passes it)")
+    bootstrap.wire()
     storage.connect(settings.mongodb_uri, settings.mongodb_db)
     from .queues import install_outbox_kick
 

@@ -14,11 +14,10 @@ from rq.cron import CronScheduler
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from domain.ports import QueueUnavailable
+from domain.ports import QUEUES, QueueName, QueueUnavailable
 
-DEFAULT = "default"
-LOW = "low"
-QUEUES = (DEFAULT, LOW)
+DEFAULT, LOW = QueueName.DEFAULT.value, QueueName.LOW.value  # names live in domain.ports
+__all__ = ["DEFAULT", "LOW", "QUEUES", "RQTaskQueue", "connection", "install_outbox_kick", "queue_states"]
 
 # Jobs are idempotent, so transient failures are simply retried.
 RETRY = Retry(max=5, interval=[5, 15, 60, 300, 900])

@@ -11,6 +11,7 @@ import logging
 from rq.worker import Worker
 
 from domain.config import get_settings
+from domain.logs import configure_logging
 
 from . import bootstrap, jobs  # noqa: F401  (warm imports for the work horses)
 
@@ -30,8 +31,6 @@ def heartbeat_intervals(max_age: int) -> dict:
 
 class InspectionWorker(Worker):
     def __init__(self, *args, **kwargs):
-        from api.context import configure_logging
-
         configure_logging()
         bootstrap.setup()
         kwargs.pop("default_worker_ttl", None)  # deprecated alias the rq CLI still passes

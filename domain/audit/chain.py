@@ -26,7 +26,7 @@ from ..config import get_settings
 from ..context import request_id
 from .. import clock
 from ..ids import new_id
-from ..storage import ensure_document, retry_transaction
+from ..base import ensure_document, retry_transaction
 
 SYSTEM_CHAIN = "system"
 GENESIS = "0" * 64

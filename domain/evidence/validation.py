@@ -16,6 +16,7 @@ from datetime import timedelta
 from .. import storage
 from ..access import SYSTEM, Actor, Permission
 from ..audit.chain import ChainHead, peek_head
+from ..ports import QueueName
 from ..errors import (
     ConcurrentModificationError,
     EvidenceNotFoundError,
@@ -44,7 +45,7 @@ from .. import clock
 
 VALIDATE_PHOTO_JOB = "workers.evidence.validate_photo"
 PREVIEW_JOB = "workers.evidence.make_preview"
-LOW_QUEUE = "low"  # workers/queues.py LOW: previews never hold up verdicts
+LOW_QUEUE = QueueName.LOW  # previews never hold up verdicts
 PREVIEW_TIMEOUT_S = 20.0
 PREVIEW_MEMORY_MB = 2048
 # A photo of a report whose validation began this long ago and that still has no verdict lost its job.

@@ -15,7 +15,7 @@ from ..access import Actor
 from ..errors import (EvidenceAlreadyReceivedError, EvidenceMismatchError, EvidenceNotDeclaredError,
                       ReportNotFoundError, UploadMetadataInvalidError)
 from ..evidence import BlobInfo, Purpose
-from ..uploads import Completion, Upload, register_upload_target
+from ..uploads import Completion, Upload, register_blob_user, register_upload_target
 from . import queries
 from .models import Evidence, Report, ReportStatus
 from .rules import parse_target
@@ -104,5 +104,13 @@ def attach(actor: Actor, upload: Upload, info: BlobInfo, tx: storage.Tx) -> Comp
                       chain=str(report.office), target_unit=str(report.target_unit))
 
 
+def _working_copy_needed(tx, sha256: str) -> bool:
+    """Thumbnails and previews are blobs without an upload record: they are needed while evidence names them."""
+    return Evidence._get_collection().find_one({"$or": [{"thumbnail_sha256": sha256}, {"preview_sha256": sha256}]},
+                                               {"_id": 1}, session=tx.session) is not None
+
+
 def register() -> None:
+    """Called by the composition root (domain.bootstrap), once per process."""
     register_upload_target(KIND, attach, purpose=Purpose.INSPECTION_EVIDENCE, check=check)
+    register_blob_user(_working_copy_needed)
