@@ -11,6 +11,20 @@ from . import body_rules, context, converters
 from .problems import ProblemApi, handle_domain_error, handle_unexpected
 
 API_PREFIX = "/api/v1"
+# Sent on every response, errors and files included (docs/security.md).
+SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"),)
+
+
+def _with_security_headers(wsgi_app):
+    """Add the security headers at the WSGI edge, so that no response escapes them: not a 404 from
+    routing, not a problem written by an error handler, not a file."""
+    def app(environ, start_response):
+        def start(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            headers = list(headers) + [(k, v) for k, v in SECURITY_HEADERS if k.lower() not in present]
+            return start_response(status, headers, exc_info)
+        return wsgi_app(environ, start)
+    return app
 
 
 def _blueprints():
@@ -63,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
+    app.wsgi_app = _with_security_headers(app.wsgi_app)
     bootstrap.wire()
     if settings.mongodb_uri:
         storage.connect(settings.mongodb_uri, settings.mongodb_db)

@@ -19,16 +19,24 @@ from .ratelimit import limiter
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Authentication 登录与令牌")
 
 RATE_LIMIT_KEY = "LOGIN_RATE_LIMIT"
+ADDRESS_LIMIT_KEY = "LOGIN_ADDRESS_RATE_LIMIT"
 
 
 @blp.record_once
 def _remember_limit(state) -> None:
-    # Each app keeps the limit it was built with, so a test may lower it on one app only.
+    # Each app keeps the limits it was built with, so a test may lower them on one app only.
     state.app.config.setdefault(RATE_LIMIT_KEY, get_settings().login_rate_limit)
+    state.app.config.setdefault(ADDRESS_LIMIT_KEY, get_settings().login_address_rate_limit)
 
 
 def _limit() -> str:
     return current_app.config.get(RATE_LIMIT_KEY) or get_settings().login_rate_limit
+
+
+def _address_limit() -> str:
+    """Every username from one address: stops spraying many usernames, sized for the many phones
+    that share one carrier NAT address (docs/security.md)."""
+    return current_app.config.get(ADDRESS_LIMIT_KEY) or get_settings().login_address_rate_limit
 
 
 def _login_key() -> str:
@@ -51,18 +59,21 @@ def _user_agent() -> str | None:
 class Login(MethodView):
     @blp.doc(operationId="login")
     @limiter.limit(_limit, key_func=_login_key)
+    @limiter.limit(_address_limit, key_func=get_remote_address, scope="login-address")
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
-    @_problem(401, "auth.invalid-credentials", "auth.account-locked", "auth.account-disabled")
-    @_problem(429, "request.rate-limited")
+    @_problem(401, "auth.invalid-credentials", "auth.account-disabled")
+    @_problem(429, "auth.login-throttled", "request.rate-limited")
     @public
     def post(self, data):
         """Sign in with username and password
 
-        Returns an access token and a refresh token. Failures are counted: after the configured
-        number the account is locked for a while, even against the right password.
+        Returns an access token and a refresh token. Failed sign-ins make the next try for that
+        username wait longer (429 with `Retry-After`, the same for unknown usernames); an account is
+        never locked by them.
         """
-        return services.login(data["username"], data["password"], user_agent=_user_agent())
+        return services.login(data["username"], data["password"], user_agent=_user_agent(),
+                              address=get_remote_address())
 
 
 @blp.route("/refresh")
@@ -78,7 +89,8 @@ class Refresh(MethodView):
     def post(self, data):
         """Exchange a refresh token for new tokens
 
-        The refresh token is single use. Presenting one that was already used revokes the whole session.
+        The refresh token is single use. A retry within a short grace (the answer was lost) gets the
+        same new pair again; presenting a used one after that revokes the whole session.
         """
         return services.refresh(data["refresh_token"], user_agent=_user_agent())
 

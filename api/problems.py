@@ -27,6 +27,7 @@ STATUS_BY_MEANING: list[tuple[type[e.DomainError], int]] = [
     (e.Conflict, 409),
     (e.RuleViolation, 422),
     (e.Unavailable, 503),
+    (e.Throttled, 429),
 ]
 
 # Errors the HTTP layer raises itself (routing, body limits, webargs, rate limits).
@@ -100,6 +101,8 @@ def problem(code: str, status: int, params: dict | None = None, *, extra: dict |
 def handle_domain_error(error: e.DomainError) -> Response:
     status = status_for(error)
     headers = {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else None
+    if isinstance(error, e.Throttled):
+        headers = {"Retry-After": str(max(1, int(error.params.get("seconds", 1))))}
     public_params = {k: v for k, v in error.params.items() if not k.startswith("_")}
     extra = {"errors": error.params["_errors"]} if "_errors" in error.params else None
     if error.params.get("_ext"):  # extension members a client acts on (e.g. the existing report's id)

@@ -9,12 +9,14 @@ import mongoengine as me
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from . import clock
+from .ids import new_id
 
 
 class Doc(me.Document):
     """Base of every stored document: a revision for optimistic concurrency and timestamps."""
 
     meta = {"abstract": True}
+    id = me.ObjectIdField(primary_key=True, default=new_id)  # random: an id reveals nothing (domain/ids.py)
     rev = me.IntField(default=0)
     created_at = me.DateTimeField(default=clock.now)
     updated_at = me.DateTimeField(default=clock.now)

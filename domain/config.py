@@ -36,9 +36,15 @@ class Settings:
     audit_heads_dir: Path | None = None  # exported audit chain heads; production: another host's mount
     access_token_ttl: int = 15 * 60
     refresh_token_ttl: int = 7 * 24 * 3600
-    login_max_failures: int = 5
-    lockout_seconds: int = 15 * 60
+    # Log-in back-off (docs/security.md): never a lock-out a stranger could trigger, only a growing wait.
+    login_free_failures: int = 5  # failures of one username from one address before the wait starts
+    login_backoff_max_seconds: int = 15 * 60  # the longest wait for one username from one address
+    login_username_free_failures: int = 50  # failures of one username from every address together
+    login_username_backoff_max_seconds: int = 60  # so a stranger can slow its owner down, never lock it out
+    login_failure_memory_seconds: int = 3600  # counters are forgotten this long after the last failure
     login_rate_limit: str = "20 per minute"
+    login_address_rate_limit: str = "60 per minute;600 per hour"  # one address, every username (carrier NAT)
+    refresh_grace_seconds: int = 30  # a retried refresh within this gets the same new pair
     max_upload_bytes: int = 200 * 1024 * 1024
     max_json_bytes: int = 2 * 1024 * 1024
     worker_heartbeat_max_age: int = 60
@@ -64,9 +70,14 @@ class Settings:
             audit_heads_dir=Path(os.environ["AUDIT_HEADS_DIR"]) if os.environ.get("AUDIT_HEADS_DIR") else None,
             access_token_ttl=_int("ACCESS_TOKEN_TTL", 15 * 60),
             refresh_token_ttl=_int("REFRESH_TOKEN_TTL", 7 * 24 * 3600),
-            login_max_failures=_int("LOGIN_MAX_FAILURES", 5),
-            lockout_seconds=_int("LOCKOUT_SECONDS", 15 * 60),
+            login_free_failures=_int("LOGIN_FREE_FAILURES", 5),
+            login_backoff_max_seconds=_int("LOGIN_BACKOFF_MAX_SECONDS", 15 * 60),
+            login_username_free_failures=_int("LOGIN_USERNAME_FREE_FAILURES", 50),
+            login_username_backoff_max_seconds=_int("LOGIN_USERNAME_BACKOFF_MAX_SECONDS", 60),
+            login_failure_memory_seconds=_int("LOGIN_FAILURE_MEMORY_SECONDS", 3600),
             login_rate_limit=os.environ.get("LOGIN_RATE_LIMIT", "20 per minute"),
+            login_address_rate_limit=os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "60 per minute;600 per hour"),
+            refresh_grace_seconds=_int("REFRESH_GRACE_SECONDS", 30),
             max_upload_bytes=_int("MAX_UPLOAD_BYTES", 200 * 1024 * 1024),
             max_json_bytes=_int("MAX_JSON_BYTES", 2 * 1024 * 1024),
             worker_heartbeat_max_age=_int("WORKER_HEARTBEAT_MAX_AGE", 60),

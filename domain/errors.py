@@ -39,6 +39,11 @@ class Unavailable(DomainError):
     code = "service.unavailable"
 
 
+class Throttled(DomainError):
+    """Come back later: ``seconds`` says when (the edge sends it as Retry-After)."""
+    code = "request.rate-limited"
+
+
 # Authentication
 class InvalidCredentialsError(Unauthenticated):
     code = "auth.invalid-credentials"
@@ -46,6 +51,11 @@ class InvalidCredentialsError(Unauthenticated):
 
 class AccountLockedError(Unauthenticated):
     code = "auth.account-locked"
+
+
+class LoginThrottledError(Throttled):
+    """Too many failed log-ins for this username: wait ``seconds`` (the same for unknown usernames)."""
+    code = "auth.login-throttled"
 
 
 class AccountDisabledError(Unauthenticated):

@@ -14,6 +14,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from . import clock
+from .ids import new_id
 from .audit.chain import append_event
 from .base import Doc, ensure_document, retry_transaction  # noqa: F401  (re-exported: models import Doc from here)
 from .errors import ConcurrentModificationError
@@ -53,7 +54,7 @@ class Tx:
 
     def insert(self, doc: me.Document) -> me.Document:
         if doc.pk is None:
-            doc.pk = ObjectId()
+            doc.pk = new_id()
         doc.validate()
         doc._get_collection().insert_one(doc.to_mongo(), session=self.session)
         return doc

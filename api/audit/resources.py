@@ -33,8 +33,9 @@ class AuditEvents(MethodView):
     def get(self, args, actor):
         """List audit events, newest first
 
-        An admin sees every event; a supervisor the events whose target lies in its office's
-        jurisdiction, whichever chain holds them.
+        An admin sees every event; a supervisor the events whose target it may see itself: in its
+        jurisdiction and, for tasks, reports, photos and uploads, its own office's. Only admins get
+        the chain position and hashes (`seq`, `hash`, `prev_hash`).
         """
         result = services.list_events(actor, cursor=args.get("cursor"), limit=page_limit(args.get("limit")),
                                       **{k: args[k] for k in FILTERS if k in args})

@@ -37,7 +37,7 @@ class AuditTargetSchema(Schema):
 class AuditEventSchema(Schema):
     id = fields.String(required=True)
     chain = fields.String(required=True, metadata={"description": "the office whose chain holds it, or `system`"})
-    seq = fields.Integer(required=True, metadata={"description": "position in its chain, from 1"})
+    seq = fields.Integer(metadata={"description": "admins only: position in its chain, from 1"})
     at = fields.DateTime(required=True, metadata={"description": "UTC"})
     actor = fields.Nested(AuditActorSchema, required=True)
     action = fields.String(required=True)
@@ -45,19 +45,22 @@ class AuditEventSchema(Schema):
     request_id = fields.String(allow_none=True)
     before = fields.Dict(required=True, metadata={"description": "summary before the change ({} if none)"})
     after = fields.Dict(required=True, metadata={"description": "summary after the change ({} if none)"})
-    hash = fields.String(required=True, metadata={"description": "HMAC-SHA256 link over prev_hash and the event"})
-    prev_hash = fields.String(required=True)
+    hash = fields.String(metadata={"description": "admins only: HMAC-SHA256 link over prev_hash and the event"})
+    prev_hash = fields.String(metadata={"description": "admins only"})
 
     @pre_dump
-    def nest(self, event, **kwargs):
-        return {
-            "id": str(event.pk), "chain": event.chain, "seq": event.seq, "at": event.at,
+    def nest(self, view, **kwargs):
+        event = view.event
+        out = {
+            "id": str(event.pk), "chain": event.chain, "at": event.at,
             "actor": {"id": event.actor_id, "role": event.actor_role, "name": event.actor_name},
             "action": event.action,
             "target": {"type": event.target_type, "id": event.target_id, "unit": event.target_unit},
-            "request_id": event.request_id, "before": event.before or {}, "after": event.after or {},
-            "hash": event.hash, "prev_hash": event.prev_hash,
+            "request_id": event.request_id, "before": view.before, "after": view.after,
         }
+        if view.integrity:  # a reader without it could count the gaps left by what it may not see
+            out.update(seq=event.seq, hash=event.hash, prev_hash=event.prev_hash)
+        return out
 
 
 AuditEventPageSchema = page_schema(AuditEventSchema, "AuditEventPage")

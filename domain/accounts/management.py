@@ -174,7 +174,8 @@ def reset_password(actor: Actor, account_id, new_password: str) -> None:
 
 
 def unlock_account(actor: Actor, account_id) -> None:
-    """Admins. Lifts a lock-out and clears the failure counter. Raises AccountNotFoundError."""
+    """Admins. Clears the account's log-in back-off (every address) and the old lock fields.
+    Raises AccountNotFoundError."""
     actor.require(Permission.ACCOUNT_MANAGE)
     account = queries.load_account(actor, account_id)
     before = {"locked_until": account.locked_until, "failed_logins": account.failed_logins}
@@ -185,3 +186,6 @@ def unlock_account(actor: Actor, account_id) -> None:
         _audit(tx, actor, "account.unlocked", account, before=before, after={"locked_until": None, "failed_logins": 0})
 
     atomic(work)
+    from . import throttle
+
+    throttle.clear(account.username)

@@ -5,22 +5,20 @@ import every account use case from this one module.
 """
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from pymongo import ReturnDocument
 
 from .. import jurisdiction
 from ..access import Actor, Role
 from ..audit.chain import SYSTEM_CHAIN
 from ..config import get_settings
-from ..errors import (AccountDisabledError, AccountLockedError, InvalidCredentialsError,
+from ..errors import (AccountDisabledError, InvalidCredentialsError, LoginThrottledError,
                       RefreshTokenReusedError, TokenExpiredError, TokenInvalidError, TokenRevokedError,
                       WrongCurrentPasswordError)
 from .. import clock
 from ..storage import Tx, atomic
-from . import passwords, queries, tokens
+from . import passwords, queries, throttle, tokens
 from .management import (create_account, reset_password, revoke_sessions, unlock_account,  # noqa: F401
                          update_account, update_fields)
 from .models import Account, AuthSession, RefreshToken
@@ -43,87 +41,69 @@ def _audit_account(tx: Tx, actor, action: str, account: Account, **after) -> Non
              chain=jurisdiction.chain_for_unit(account.home_unit), target_unit=account.home_unit, after=after)
 
 
-def _minutes_left(until: datetime, now: datetime) -> int:
-    return max(1, math.ceil((until - now).total_seconds() / 60))
-
-
-def _issue(tx: Tx, account: Account, session_id, now: datetime) -> dict:
-    """A new refresh token in the session's family and an access token for it."""
-    refresh, refresh_hash = tokens.new_refresh_token()
-    tx.insert(RefreshToken(token_hash=refresh_hash, session=session_id, account=account.pk,
-                           expires_at=now + timedelta(seconds=get_settings().refresh_token_ttl)))
-    access, expires_in = tokens.issue_access_token(account.pk, session_id, now)
+def _pair(access: str, refresh: str, expires_in: int) -> dict:
     return {"access_token": access, "refresh_token": refresh, "expires_in": expires_in, "token_type": "Bearer"}
 
 
-def login(username: str, password: str, *, user_agent: str | None = None) -> dict:
+def _issue(tx: Tx, account: Account, session_id, now: datetime, rotated: str | None = None) -> dict:
+    """A new refresh token in the session's family and an access token for it; rotating ``rotated``,
+    both are derived from it (``tokens.successor``) so that a retry can be given them again."""
+    if rotated is None:
+        (refresh, refresh_hash), jti = tokens.new_refresh_token(), None
+    else:
+        refresh, refresh_hash, jti = tokens.successor(rotated)
+    tx.insert(RefreshToken(token_hash=refresh_hash, session=session_id, account=account.pk,
+                           expires_at=now + timedelta(seconds=get_settings().refresh_token_ttl)))
+    access, expires_in = tokens.issue_access_token(account.pk, session_id, now, jti=jti)
+    return _pair(access, refresh, expires_in)
+
+
+def login(username: str, password: str, *, user_agent: str | None = None, address: str | None = None) -> dict:
     """Anyone may call. Returns tokens for a new session.
 
-    Raises InvalidCredentialsError (unknown user or wrong password, alike), AccountLockedError
-    (after too many failures, even with the right password), AccountDisabledError.
+    Failures make the next try from ``address`` (the client's address) wait longer, for unknown
+    usernames exactly as for real ones (``throttle.py``); nothing locks. Raises LoginThrottledError
+    (inside the wait: the password is not even checked), InvalidCredentialsError (unknown user or
+    wrong password, alike), AccountDisabledError (the right password of a disabled account).
     """
-    s = get_settings()
     name = (username or "").strip().lower()
+    where = address or "unknown"
+    wait = throttle.retry_after(name, where)
+    if wait:
+        raise LoginThrottledError(seconds=wait)
     account = queries.account_by_username(name)
     now = clock.now()
     if account is None:
         passwords.burn_verify(password)
+        failures = throttle.record_failure(name, where)
         atomic(lambda tx: tx.audit(_Claimant(None, "anonymous", name), "auth.login-failed",
                                    target_type="account", target_id=None, chain=SYSTEM_CHAIN,
-                                   after={"username": name, "reason": "unknown-user"}))
+                                   after={"username": name, "reason": "unknown-user", "failures": failures}))
         raise InvalidCredentialsError()
     principal = _principal(account)
-    if account.locked_until and account.locked_until > now:
-        atomic(lambda tx: _audit_account(tx, principal, "auth.login-failed", account, username=name, reason="locked"))
-        raise AccountLockedError(minutes=_minutes_left(account.locked_until, now))
     if not passwords.verify_password(account.password_hash, password):
-        locked_until = _record_failure(account, principal, now)
-        if locked_until:
-            raise AccountLockedError(minutes=_minutes_left(locked_until, now))
+        failures = throttle.record_failure(name, where)
+        atomic(lambda tx: _audit_account(tx, principal, "auth.login-failed", account, username=name,
+                                         reason="wrong-password", failures=failures))
         raise InvalidCredentialsError()
     if not account.active:
         atomic(lambda tx: _audit_account(tx, principal, "auth.login-failed", account, username=name, reason="disabled"))
         raise AccountDisabledError()
+    throttle.clear(name, where)
     new_hash = passwords.hash_password(password) if passwords.needs_rehash(account.password_hash) else None
 
     def work(tx: Tx) -> dict:
         changes = {"failed_logins": 0, "last_login_at": now}
         if new_hash:
             changes["password_hash"] = new_hash
-        # Conditional on not being locked: a lock-out committed since we read the account wins.
-        done = tx.collection(Account).update_one(
-            {"_id": account.pk, "active": True, "$or": [{"locked_until": None}, {"locked_until": {"$lte": now}}]},
-            {"$set": changes, "$unset": {"locked_until": ""}}, session=tx.session)
+        done = tx.collection(Account).update_one({"_id": account.pk, "active": True},
+                                                 {"$set": changes, "$unset": {"locked_until": ""}}, session=tx.session)
         if done.matched_count != 1:
-            raise AccountLockedError(minutes=_minutes_left(now + timedelta(seconds=s.lockout_seconds), now))
+            raise AccountDisabledError()
         session = tx.insert(AuthSession(account=account.pk, user_agent=(user_agent or "")[:300] or None,
-                                        expires_at=now + timedelta(seconds=s.refresh_token_ttl)))
+                                        expires_at=now + timedelta(seconds=get_settings().refresh_token_ttl)))
         _audit_account(tx, principal, "auth.login", account, session=str(session.pk), rehashed=bool(new_hash))
         return _issue(tx, account, session.pk, now)
-
-    return atomic(work)
-
-
-def _record_failure(account: Account, principal: Actor, now: datetime) -> datetime | None:
-    """Count a wrong password in the database; lock the account at the limit. Returns the lock's end."""
-    s = get_settings()
-
-    def work(tx: Tx) -> datetime | None:
-        accounts = tx.collection(Account)
-        doc = accounts.find_one_and_update({"_id": account.pk}, {"$inc": {"failed_logins": 1}},
-                                           projection={"failed_logins": 1}, session=tx.session,
-                                           return_document=ReturnDocument.AFTER)
-        failures = doc["failed_logins"]
-        _audit_account(tx, principal, "auth.login-failed", account, username=account.username,
-                       reason="wrong-password", failures=failures)
-        if failures < s.login_max_failures:
-            return None
-        until = now + timedelta(seconds=s.lockout_seconds)
-        # The counter restarts, so after the lock ends the account gets the full number of attempts again.
-        accounts.update_one({"_id": account.pk}, {"$set": {"locked_until": until, "failed_logins": 0}},
-                            session=tx.session)
-        _audit_account(tx, principal, "auth.locked-out", account, failures=failures, locked_until=until)
-        return until
 
     return atomic(work)
 
@@ -131,11 +111,14 @@ def _record_failure(account: Account, principal: Actor, now: datetime) -> dateti
 def refresh(refresh_token: str, *, user_agent: str | None = None) -> dict:
     """Anyone holding a refresh token may call. Rotates it: the token is spent, a new one issued.
 
-    Raises TokenInvalidError (unknown), TokenExpiredError, TokenRevokedError (family revoked),
-    RefreshTokenReusedError (a spent token presented again: the whole family is revoked),
-    AccountDisabledError.
+    A phone whose answer was lost retries with the token it still holds: within
+    ``refresh_grace_seconds`` of the first use, while the new token is unspent, it gets the same
+    pair again. Any other reuse means someone holds a copy. Raises TokenInvalidError (unknown),
+    TokenExpiredError, TokenRevokedError (family revoked), RefreshTokenReusedError (a spent token
+    presented again after the grace: the whole family is revoked), AccountDisabledError.
     """
-    record = queries.refresh_token_by_hash(tokens.hash_refresh_token(refresh_token or ""))
+    token = refresh_token or ""
+    record = queries.refresh_token_by_hash(tokens.hash_refresh_token(token))
     if record is None:
         raise TokenInvalidError()
     account = queries.account_by_id(record.account)
@@ -146,7 +129,7 @@ def refresh(refresh_token: str, *, user_agent: str | None = None) -> dict:
         raise TokenRevokedError()
     now = clock.now()
     if record.used_at is not None:
-        _revoke_for_reuse(account, session.pk, now)
+        return _retried(account, session.pk, record, token, now)
     if record.expires_at <= now:
         raise TokenExpiredError()
     if not account.active:
@@ -154,7 +137,7 @@ def refresh(refresh_token: str, *, user_agent: str | None = None) -> dict:
     s = get_settings()
 
     def work(tx: Tx) -> dict | None:
-        # Spend the token only if nobody spent it first: of two racing refreshes exactly one wins.
+        # Spend the token only if nobody spent it first: of two racing refreshes exactly one rotates.
         spent = tx.collection(RefreshToken).update_one({"_id": record.pk, "used_at": None},
                                                        {"$set": {"used_at": now}}, session=tx.session)
         if spent.modified_count != 1:
@@ -167,12 +150,29 @@ def refresh(refresh_token: str, *, user_agent: str | None = None) -> dict:
             raise TokenRevokedError()
         _audit_account(tx, _principal(account), "auth.refresh", account, session=str(session.pk),
                        user_agent=(user_agent or "")[:300] or None)
-        return _issue(tx, account, session.pk, now)
+        return _issue(tx, account, session.pk, now, rotated=token)
 
     issued = atomic(work)
-    if issued is None:
-        _revoke_for_reuse(account, session.pk, now)
+    if issued is None:  # spent meanwhile (committed: the snapshot saw it): a racing retry, or a copy
+        return _retried(account, session.pk, queries.refresh_token_by_hash(record.token_hash), token, now)
     return issued
+
+
+def _retried(account: Account, session_id, record: RefreshToken, token: str, now: datetime) -> dict:
+    """A spent refresh token came back. Inside the grace after its use, with its successor not yet
+    used, it is the same phone retrying: the same pair again (derived, nothing new stored). Else
+    the family ends (``_revoke_for_reuse``)."""
+    grace = timedelta(seconds=get_settings().refresh_grace_seconds)
+    used_at = record.used_at if record is not None else None
+    if used_at is not None and now - used_at <= grace and account.active:
+        refresh, refresh_hash, jti = tokens.successor(token)
+        nxt = queries.refresh_token_by_hash(refresh_hash)
+        if nxt is not None and nxt.used_at is None:
+            access, expires_in = tokens.issue_access_token(account.pk, session_id, used_at, jti=jti)
+            atomic(lambda tx: _audit_account(tx, _principal(account), "auth.refresh-retried", account,
+                                             session=str(session_id)))
+            return _pair(access, refresh, expires_in)
+    _revoke_for_reuse(account, session_id, now)
 
 
 def _revoke_for_reuse(account: Account, session_id, now: datetime):

@@ -1,7 +1,9 @@
 """Access tokens (short-lived JWTs) and refresh tokens (opaque, stored only as a hash)."""
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -16,8 +18,9 @@ ACCESS = "access"
 REQUIRED_CLAIMS = ["sub", "sid", "iat", "exp", "typ", "jti"]
 
 
-def issue_access_token(account_id, session_id, now: datetime) -> tuple[str, int]:
-    """A signed JWT naming the account and its session; returns the token and its lifetime in seconds."""
+def issue_access_token(account_id, session_id, now: datetime, jti: str | None = None) -> tuple[str, int]:
+    """A signed JWT naming the account and its session; returns the token and its lifetime in seconds.
+    The same arguments (``jti`` included) give the same token: a refresh retry gets its pair again."""
     ttl = get_settings().access_token_ttl
     claims = {
         "sub": str(account_id),
@@ -25,7 +28,7 @@ def issue_access_token(account_id, session_id, now: datetime) -> tuple[str, int]
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl)).timestamp()),
         "typ": ACCESS,
-        "jti": uuid.uuid4().hex,
+        "jti": jti or uuid.uuid4().hex,
     }
     return jwt.encode(claims, get_settings().secret_key, algorithm=ALGORITHM), ttl
 
@@ -53,3 +56,13 @@ def new_refresh_token() -> tuple[str, str]:
 def hash_refresh_token(token: str) -> str:
     # A plain SHA-256 suffices: the token carries 256 random bits, so there is nothing to brute-force.
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def successor(refresh_token: str) -> tuple[str, str, str]:
+    """The refresh token that rotating ``refresh_token`` issues, its hash, and the jti of the access
+    token issued with it. An HMAC of the old token, so a retry whose answer was lost is given the
+    same pair again while the database keeps only hashes."""
+    mac = hmac.new(get_settings().secret_key.encode(), b"refresh-successor:" + refresh_token.encode(),
+                   hashlib.sha256).digest()
+    token = base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    return token, hash_refresh_token(token), hashlib.sha256(b"jti:" + mac).hexdigest()[:32]

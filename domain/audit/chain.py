@@ -25,6 +25,7 @@ from pymongo import ReturnDocument
 from ..config import get_settings
 from ..context import request_id
 from .. import clock
+from ..ids import new_id
 from ..base import ensure_document, retry_transaction
 
 SYSTEM_CHAIN = "system"
@@ -150,7 +151,7 @@ def append_event(tx, actor, action: str, *, target_type: str, target_id, chain: 
         moved = heads.update_one({"_id": chain, "seq": expected.seq, "hash": expected.hash},
                                  {"$set": {"seq": fields["seq"], "hash": fields["hash"]}}, session=tx.session)
         if moved.matched_count == 1:
-            AuditEvent._get_collection().insert_one(dict(fields), session=tx.session)
+            AuditEvent._get_collection().insert_one({"_id": new_id(), **fields}, session=tx.session)
             return fields
         # Another event was committed since the peek (this snapshot sees it): take the lock as usual.
     head = heads.find_one_and_update({"_id": chain}, {"$inc": {"seq": 1}}, session=tx.session,
@@ -163,7 +164,7 @@ def append_event(tx, actor, action: str, *, target_type: str, target_id, chain: 
         raise retry_transaction(f"audit chain head {chain} created; retrying")
     fields = _link(actor, action, chain, head["seq"], head["hash"], target_type, target_id, target_unit, before,
                    after)
-    AuditEvent._get_collection().insert_one(dict(fields), session=tx.session)
+    AuditEvent._get_collection().insert_one({"_id": new_id(), **fields}, session=tx.session)
     heads.update_one({"_id": chain}, {"$set": {"hash": fields["hash"]}}, session=tx.session)
     return fields
 

@@ -15,14 +15,25 @@ def _utc(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
+# Targets owned by the office that planned them: only that office's supervisors (and admins) see them,
+# exactly as tasks and reports are scoped, even when the target's unit lies in a wider jurisdiction
+# (a city office over a district office's undercover task). An office-owned event sits on its
+# owner's chain (docs/audit.md), so the chain names the owner. Custody events are "evidence" events;
+# an upload's event takes its report's office.
+OFFICE_OWNED = ("task", "report", "evidence", "upload")
+
+
 def visible_events(actor: Actor):
-    """Admin and system see every event; others the events whose target unit is in their
-    jurisdiction, whatever chain holds them (an event with no target unit is theirs to see only
-    if they are global)."""
+    """Admin and system see every event; others the events they may see the target of: its unit in
+    their jurisdiction, and for an office-owned target their own office's (an event with no target
+    unit is theirs to see only if they are global)."""
     unit_ids = jurisdiction.jurisdiction_unit_ids(actor)
     if unit_ids is None:
         return AuditEvent.objects
-    return AuditEvent.objects(target_unit__in=[str(u) for u in unit_ids])
+    owned = {"target_type": {"$nin": list(OFFICE_OWNED)}}
+    if actor.office_id:
+        owned = {"$or": [owned, {"chain": str(actor.office_id)}]}
+    return AuditEvent.objects(target_unit__in=[str(u) for u in unit_ids]).filter(__raw__=owned)
 
 
 def events(actor: Actor, *, action: str | None = None, target_type: str | None = None,

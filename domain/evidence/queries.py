@@ -40,7 +40,7 @@ def report_visible(actor: Actor, report_id) -> bool:
 
 def evidence_of_report(report_id) -> list[Evidence]:
     """Every photo of a report the caller was allowed to read, in arrival order."""
-    return list(Evidence.objects(report=oid(report_id)).order_by("_id"))
+    return list(Evidence.objects(report=oid(report_id)).order_by("created_at", "_id"))
 
 
 def evidence_by_id(evidence_id) -> Evidence | None:

@@ -136,7 +136,7 @@ def sync_active(inspector_id, now: datetime, days: int) -> list[Task]:
         {"status": {"$in": [TaskStatus.PLANNED.value, TaskStatus.IN_PROGRESS.value]}},
         {"status": {"$in": [s.value for s in SUBMITTED_OR_LATER]}, "submitted_at": {"$gt": now - timedelta(days=days)}},
     ]}
-    return list(Task.objects(__raw__=flt).order_by("id"))
+    return list(Task.objects(__raw__=flt).order_by("created_at", "id"))
 
 
 def sync_changed(inspector_id, after_seq: int, expired_from: datetime, expired_to: datetime) -> list[Task]:

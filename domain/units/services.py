@@ -21,6 +21,7 @@ from . import geo, queries, rules
 from .models import RegionLevel, Unit, UnitKind
 from .references import history_reason
 from .. import clock
+from ..ids import new_id
 
 RECOUNT_JOB = "workers.units.recount_sites"
 SCOPE_JOB = "workers.units.refresh_scope"  # domain.scope.refresh_scope_below
@@ -102,7 +103,7 @@ def create_unit(actor: Actor, *, code, name, kind, name_en=None, level=None, par
     code = rules.normalise_code(code)
     rules.check_code(kind, code)
     parent = _parent(actor, parent_id)
-    unit = Unit(pk=ObjectId(), code=code, kind=kind, level=_enum("level", RegionLevel, level),
+    unit = Unit(pk=new_id(), code=code, kind=kind, level=_enum("level", RegionLevel, level),
                 name=rules.check_text("name", name, required=True),
                 name_en=rules.check_text("name_en", name_en),
                 address=rules.check_text("address", address, max_length=300),

@@ -34,6 +34,7 @@ from ..errors import DomainError, UploadClaimExpiredError, UploadLockedError
 from ..evidence import ALLOWED, BlobInfo, BlobStore
 from ..evidence import sniff
 from .. import clock
+from ..ids import new_id
 from ..storage import Tx, atomic
 from . import partials
 from .models import BlobClaim, Upload, UploadStatus
@@ -122,7 +123,7 @@ def complete_plain(actor: Actor, upload: Upload, stream: BinaryIO, *, store: Blo
     def claim(_verified_sha256: str) -> None:
         # majority: acknowledged means visible to any later snapshot transaction (drop_blob's check).
         BlobClaim._get_collection().with_options(write_concern=WriteConcern("majority", j=True)).insert_one(
-            {"sha256": sha256, "upload": upload.pk, "expires_at": clock.now() + CLAIM_TTL})
+            {"_id": new_id(), "sha256": sha256, "upload": upload.pk, "expires_at": clock.now() + CLAIM_TTL})
         claimed.append(True)
 
     try:

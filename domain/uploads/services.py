@@ -11,10 +11,9 @@ import uuid
 from datetime import timedelta
 from typing import BinaryIO
 
-from bson import ObjectId
-
 from ..access import SYSTEM, Actor, Permission
 from .. import clock
+from ..ids import new_id
 from ..config import get_settings
 from ..errors import (UploadAlreadyCompleteError, UploadChecksumMismatchError, UploadChecksumUnsupportedError,
                       UploadExpiredError, UploadInterruptedError, UploadLockedError, UploadOffsetMismatchError,
@@ -76,7 +75,7 @@ def create_upload(actor: Actor, *, length: int, metadata: dict, body: BinaryIO |
     if queries.open_count(actor) >= MAX_OPEN_PER_ACCOUNT:
         raise UploadTooManyOpenError(limit=MAX_OPEN_PER_ACCOUNT)
     now = clock.now()
-    upload = Upload(id=ObjectId(), owner=str(actor.id), owner_unit=actor.home_unit, protocol="tus",
+    upload = Upload(id=new_id(), owner=str(actor.id), owner_unit=actor.home_unit, protocol="tus",
                     target_kind=target.kind, target_id=target_id, purpose=target.purpose, length=length,
                     declared_sha256=sha256, label=rules.display_label(metadata.get("filename") or metadata.get("name")),
                     expires_at=now + TTL)
@@ -248,7 +247,7 @@ def store_plain_upload(actor: Actor, *, target_kind: str, stream: BinaryIO, decl
     target_id = rules.target_id(target_id)
     if target.check:
         target.check(actor, target_id, sha256=sha256, length=declared_size)  # refuse a mismatch before any byte
-    upload = Upload(id=ObjectId(), owner=str(actor.id), owner_unit=actor.home_unit, protocol="plain",
+    upload = Upload(id=new_id(), owner=str(actor.id), owner_unit=actor.home_unit, protocol="plain",
                     target_kind=target.kind, target_id=target_id, purpose=target.purpose, length=declared_size,
                     offset=declared_size, declared_sha256=sha256, label=rules.display_label(filename))
     return completion.complete_plain(actor, upload, stream, store=store or blob_store(), now=clock.now())

@@ -23,11 +23,11 @@ def problem(resp, status, code):
 
 
 def record(world, unit: str | None, *, chain: str | None = None, actor: Actor = SYSTEM, action="unit.updated",
-           target_id="t", **summaries) -> str:
+           target_id="t", target_type="probe", **summaries) -> str:
     """Append one probe event about ``unit`` (on that unit's office chain unless ``chain``); its id."""
     unit_id = world.id(unit) if unit else None
     chain = chain or jurisdiction.chain_for_unit(unit_id)
-    fields = storage.atomic(lambda tx: tx.audit(actor, action, target_type="probe", target_id=target_id,
+    fields = storage.atomic(lambda tx: tx.audit(actor, action, target_type=target_type, target_id=target_id,
                                                  chain=chain, target_unit=unit_id, **summaries))
     return str(AuditEvent._get_collection().find_one({"chain": chain, "seq": fields["seq"]})["_id"])
 
@@ -64,6 +64,43 @@ def test_a_supervisor_sees_events_in_its_jurisdiction_whatever_the_chain(client,
     record(world, None)
     assert listed(client, world.headers("supervisor_east")) == [east_on_system_chain, east]
     assert listed(client, world.headers("supervisor_west")) == [west]
+
+
+def city_supervisor(world) -> dict:
+    """A supervisor of 江门市督查室, whose jurisdiction covers 蓬江区 but who plans none of its tasks."""
+    from domain.accounts.models import Account
+    from tests.personas import PASSWORD, _HASH
+
+    acc = Account(username="supervisor_city", display_name="supervisor_city", role=Role.SUPERVISOR,
+                  home_unit=world.unit("office_city").pk, office=world.unit("office_city").pk, password_hash=_HASH)
+    storage.atomic(lambda tx: tx.insert(acc))
+    world.accounts["supervisor_city"] = acc
+    assert PASSWORD
+    return world.headers("supervisor_city")
+
+
+@pytest.mark.parametrize("target_type", ["task", "report", "evidence", "upload"])
+def test_an_office_owned_target_s_events_reach_only_its_office_even_inside_a_wider_jurisdiction(
+        client, world, target_type):
+    owned = record(world, "water", target_type=target_type, action=f"{target_type}.read")
+    unit_event = record(world, "water")
+    city = city_supervisor(world)
+    for headers, expected in ((city, [unit_event]), (world.headers("supervisor_east"), [unit_event, owned]),
+                              (world.headers("admin"), [unit_event, owned])):
+        items = client.get(EVENTS, headers=headers).get_json()["items"]
+        assert [e["id"] for e in items if e["target"]["type"] != "account"] == expected
+    problem(client.get(f"{EVENTS}/{owned}", headers=city), 404, "audit.event-not-found")
+    assert client.get(f"{EVENTS}/{owned}", headers=world.headers("supervisor_east")).status_code == 200
+
+
+def test_only_an_admin_sees_the_chain_position_and_hashes(client, world):
+    event = record(world, "water")
+    full = client.get(f"{EVENTS}/{event}", headers=world.headers("admin")).get_json()
+    assert {"seq", "hash", "prev_hash"} <= set(full)
+    for body in (client.get(f"{EVENTS}/{event}", headers=world.headers("supervisor_east")).get_json(),
+                 client.get(EVENTS, query_string={"target_type": "probe"},
+                                headers=world.headers("supervisor_east")).get_json()["items"][0]):
+        assert body["id"] == event and not {"seq", "hash", "prev_hash"} & set(body)
 
 
 def test_an_event_outside_the_jurisdiction_is_not_found(client, world):

@@ -1,4 +1,4 @@
-"""Sign-in over HTTP: tokens, failures as problem+json, lock-out, rate limits, rotation, revocation."""
+"""Sign-in over HTTP: tokens, failures as problem+json, back-off, rate limits, rotation, revocation."""
 from __future__ import annotations
 
 import time
@@ -6,6 +6,10 @@ import time
 import jwt
 import pytest
 
+from datetime import timedelta
+
+from domain import clock
+from domain.accounts.models import RefreshToken
 from domain.audit import AuditEvent
 from domain.config import get_settings
 from tests.personas import PASSWORD
@@ -53,20 +57,38 @@ def test_a_login_without_a_password_is_a_validation_problem(client, world):
     assert "password" in body["errors"]["json"]
 
 
-def test_the_account_locks_after_repeated_failures_until_an_admin_unlocks_it(client, world):
-    limit = get_settings().login_max_failures
-    for _ in range(limit - 1):
-        problem(login(client, "inspector_east", "Wrong@2026"), 401, "auth.invalid-credentials")
-    problem(login(client, "inspector_east", "Wrong@2026"), 401, "auth.account-locked")
-    body = problem(login(client, "inspector_east", headers={"Accept-Language": "en"}), 401, "auth.account-locked")
-    assert f"{get_settings().lockout_seconds // 60} minutes" in body["detail"]
+def test_failed_logins_are_answered_with_a_back_off_alike_for_unknown_usernames_and_an_admin_clears_it(
+        client, world):
+    free = get_settings().login_free_failures
+    answers = {}
+    for name in ("inspector_east", "nobody"):
+        for _ in range(free):
+            problem(login(client, name, "Wrong@2026"), 401, "auth.invalid-credentials")
+        resp = login(client, name, headers={"Accept-Language": "en"})  # even the right password waits
+        body = problem(resp, 429, "auth.login-throttled")
+        # Retry-After: at least the back-off (the rate limiter may name its own, later, window end).
+        assert int(resp.headers["Retry-After"]) >= 1
+        answers[name] = {k: v for k, v in body.items() if k != "instance"}
+    assert answers["inspector_east"] == answers["nobody"]
+    assert "1 seconds" in answers["nobody"]["detail"]
+    zh = problem(login(client, "nobody"), 429, "auth.login-throttled")
+    assert zh["title"] == "登录失败次数过多"
 
     account_id = str(world.accounts["inspector_east"].pk)
-    assert client.get(f"/api/v1/accounts/{account_id}", headers=world.headers("admin")).get_json()["locked_until"]
-    resp = client.post(f"/api/v1/accounts/{account_id}/unlock", headers=world.headers("admin"))
-    assert resp.status_code == 204
+    assert client.post(f"/api/v1/accounts/{account_id}/unlock", headers=world.headers("admin")).status_code == 204
     assert login(client, "inspector_east").status_code == 200
     assert AuditEvent.objects(action="account.unlocked", target_id=account_id).count() == 1
+
+
+def test_one_address_spraying_many_usernames_is_limited_across_usernames(app, client, world, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_ADDRESS_RATE_LIMIT", "5 per minute")
+    for i in range(5):
+        problem(login(client, f"user{i}", "Wrong@2026"), 401, "auth.invalid-credentials")
+    resp = login(client, "user9", "Wrong@2026")
+    problem(resp, 429, "request.rate-limited")
+    assert int(resp.headers["Retry-After"]) > 0
+    other = login(client, "admin", environ_base={"REMOTE_ADDR": "192.0.2.50"})
+    assert other.status_code == 200  # another address is not held back
 
 
 def test_only_admins_unlock_accounts(client, world):
@@ -125,9 +147,20 @@ def test_refresh_rotates_the_refresh_token(client, world):
     assert third.status_code == 200
 
 
+def test_a_refresh_retried_within_the_grace_gets_the_same_pair(client, world):
+    first = login(client, "admin").get_json()
+    second = client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
+    retried = client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
+    assert second.status_code == retried.status_code == 200
+    assert retried.get_json() == second.get_json()
+    assert client.get(ME, headers=bearer(retried.get_json()["access_token"])).status_code == 200
+
+
 def test_reusing_a_rotated_refresh_token_revokes_the_family(client, world):
     first = login(client, "admin").get_json()
     second = client.post(REFRESH, json={"refresh_token": first["refresh_token"]}).get_json()
+    past_grace = clock.now() - timedelta(seconds=get_settings().refresh_grace_seconds + 1)
+    RefreshToken._get_collection().update_many({"used_at": {"$ne": None}}, {"$set": {"used_at": past_grace}})
     problem(client.post(REFRESH, json={"refresh_token": first["refresh_token"]}), 401, "auth.refresh-token-reused")
     problem(client.post(REFRESH, json={"refresh_token": second["refresh_token"]}), 401, "auth.token-revoked")
     problem(client.get(ME, headers=bearer(second["access_token"])), 401, "auth.token-revoked")
