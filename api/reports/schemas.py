@@ -2,10 +2,9 @@
 version, and the rules of intake live, in domain/reports."""
 from __future__ import annotations
 
-from datetime import timezone
-
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.fields import BoundedDateTime, Name, Text
 from api.pagination import CursorArgsSchema, page_schema
 
 OBJECT_ID = validate.Regexp(r"^[0-9a-f]{24}$", error="not an id")
@@ -22,7 +21,8 @@ LATE_REASONS = ("after-window", "after-submission", "task-cancelled")
 
 
 def _when(**kwargs):
-    return fields.AwareDateTime(default_timezone=timezone.utc, **kwargs)
+    """Visits: UTC, in 2000-2100. Device times pass ``bounded=False``: flagged, never refused (docs/text.md)."""
+    return BoundedDateTime(**kwargs)
 
 
 class Id(fields.Field):
@@ -42,13 +42,13 @@ class PositionInSchema(Schema):
 
 class FixInSchema(PositionInSchema):
     accuracy_m = fields.Float(required=True, validate=validate.Range(min=0))
-    at = _when(required=True, metadata={"description": "the fix's time"})
+    at = _when(required=True, bounded=False, metadata={"description": "the fix's time"})
 
 
 class DeviceSchema(Schema):
-    model = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    os = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    app_version = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    model = Name(required=True, validate=validate.Length(min=1, max=100))
+    os = Name(required=True, validate=validate.Length(min=1, max=100))
+    app_version = Name(required=True, validate=validate.Length(min=1, max=50))
 
 
 class FindingInSchema(Schema):
@@ -56,7 +56,7 @@ class FindingInSchema(Schema):
         "description": "the phone's id of the finding, for files that support it"})
     item = fields.String(required=True, validate=ITEM_ID)
     category = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    description = Text(multiline=True, required=True, validate=validate.Length(min=1, max=2000))
     severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
     location = fields.Nested(PositionInSchema, load_default=None)
 
@@ -84,9 +84,10 @@ class ReportCreateSchema(Schema):
         "description": "the version the answers were given on"})
     visited_at = _when(required=True, metadata={"description": "when the visit took place"})
     device = fields.Nested(DeviceSchema, required=True)
-    device_time = _when(required=True, metadata={"description": "the phone's clock at submission"})
+    device_time = _when(required=True, bounded=False, metadata={"description": "the phone's clock at submission"})
     fixes = fields.List(fields.Nested(FixInSchema), load_default=list, validate=validate.Length(max=500))
     answers = fields.Dict(keys=fields.String(validate=ITEM_ID), values=fields.Raw(allow_none=True), required=True,
+                          validate=validate.Length(max=1000),
                           metadata={"description": "item id -> answer, as the form's item types say"})
     findings = fields.List(fields.Nested(FindingInSchema), load_default=list, validate=validate.Length(max=200))
     evidence = fields.List(fields.Nested(DeclaredFileInSchema), load_default=list, validate=validate.Length(max=200),
