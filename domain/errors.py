@@ -408,6 +408,33 @@ class EvidenceNotValidatedError(Conflict):
     code = "evidence.not-validated"
 
 
+# Hostile request bodies and text (docs/text.md): refused before anything is loaded or stored
+class TextForbiddenCharacterError(RuleViolation):
+    """A name, title or remark holds a control, bidi-override or surrogate character (params
+    ``field``, ``char`` as U+XXXX, ``position``)."""
+    code = "text.forbidden-character"
+
+
+class BodyTooDeepError(RuleViolation):
+    """A JSON body nests arrays and objects deeper than ``max``."""
+    code = "request.too-deep"
+
+
+class BodyTooManyItemsError(RuleViolation):
+    """One JSON array or object of the body has more than ``max`` entries."""
+    code = "request.too-many-items"
+
+
+class BodyTooManyValuesError(RuleViolation):
+    """The JSON body holds more than ``max`` values in all."""
+    code = "request.too-many-values"
+
+
+class BodyTextInvalidError(RuleViolation):
+    """A JSON string holds a lone surrogate escape (``\\ud800``): not a character, it cannot be stored."""
+    code = "request.invalid-text"
+
+
 def all_error_classes() -> list[type[DomainError]]:
     """Every error class, for the catalogue test and the docs."""
     seen: list[type[DomainError]] = []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from api.fields import Name
 from api.pagination import CursorArgsSchema, page_schema
 
 OBJECT_ID = validate.Regexp(r"^[0-9a-f]{24}$", error="not an id")
@@ -11,7 +12,7 @@ PASSWORD = dict(validate=validate.Length(min=1, max=256))
 
 
 class LoginSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = Name(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, load_only=True, **PASSWORD)
 
 
@@ -73,7 +74,7 @@ class AccountCreateSchema(Schema):
     username = fields.String(required=True, validate=validate.Regexp(
         r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$", error="2-64 letters, digits or . _ @ -, starting with a letter or digit"),
         metadata={"description": "case-insensitive; stored in lower case"})
-    display_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    display_name = Name(required=True, validate=validate.Length(min=1, max=100))
     role = fields.String(required=True, validate=validate.OneOf(ASSIGNABLE_ROLES))
     home_unit = fields.String(required=True, validate=OBJECT_ID)
     password = fields.String(required=True, load_only=True, **PASSWORD)
@@ -84,7 +85,7 @@ class AccountCreateSchema(Schema):
 
 
 class AccountUpdateSchema(Schema):
-    display_name = fields.String(validate=validate.Length(min=1, max=100))
+    display_name = Name(validate=validate.Length(min=1, max=100))
     active = fields.Boolean(metadata={"description": "false disables the account and ends all its sessions at once"})
     home_unit = fields.String(validate=OBJECT_ID)
     office = fields.String(allow_none=True, validate=OBJECT_ID)

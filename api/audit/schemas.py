@@ -1,10 +1,9 @@
 """Shapes of audit event listing arguments and of audit events. Shape only."""
 from __future__ import annotations
 
-from datetime import timezone
-
 from marshmallow import Schema, fields, pre_dump, validate
 
+from api.fields import BoundedDateTime
 from api.pagination import CursorArgsSchema, page_schema
 
 NAME = dict(validate=validate.Length(min=1, max=200))
@@ -16,10 +15,8 @@ class AuditEventQueryArgsSchema(CursorArgsSchema):
     target_id = fields.String(**NAME)
     actor_id = fields.String(metadata={"description": "the account that acted"}, **NAME)
     chain = fields.String(metadata={"description": "admins only: an office id, or `system`"}, **NAME)
-    since = fields.AwareDateTime(default_timezone=timezone.utc,
-                                 metadata={"description": "inclusive; UTC ISO 8601 (no offset means UTC)"})
-    until = fields.AwareDateTime(default_timezone=timezone.utc,
-                                 metadata={"description": "exclusive; UTC ISO 8601 (no offset means UTC)"})
+    since = BoundedDateTime(metadata={"description": "inclusive; UTC ISO 8601 (no offset means UTC)"})
+    until = BoundedDateTime(metadata={"description": "exclusive; UTC ISO 8601 (no offset means UTC)"})
 
 
 class AuditActorSchema(Schema):

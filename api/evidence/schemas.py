@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from api.fields import Text
 from api.messages import text
 
 OUTCOMES = ("pass", "review", "fail")
@@ -94,7 +95,7 @@ class ValidationSummarySchema(Schema):
 
 class OverrideCreateSchema(Schema):
     verdict = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
-    reason = fields.String(required=True, validate=validate.Length(min=5, max=2000), metadata={
+    reason = Text(multiline=True, required=True, validate=validate.Length(min=5, max=2000), metadata={
         "description": "why the verdict is overridden (at least 5 characters); kept in the audit log"})
 
 

@@ -2,10 +2,9 @@
 version, and the rules of intake live, in domain/reports."""
 from __future__ import annotations
 
-from datetime import timezone
-
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.fields import BoundedDateTime, Name, Text
 from api.pagination import CursorArgsSchema, page_schema
 from domain.reports.rules import missing_files
 
@@ -24,7 +23,8 @@ LATE_REASONS = ("after-window", "after-submission", "task-cancelled")
 
 
 def _when(**kwargs):
-    return fields.AwareDateTime(default_timezone=timezone.utc, **kwargs)
+    """Visits: UTC, in 2000-2100. Device times pass ``bounded=False``: flagged, never refused (docs/text.md)."""
+    return BoundedDateTime(**kwargs)
 
 
 class Id(fields.Field):
@@ -44,13 +44,13 @@ class PositionInSchema(Schema):
 
 class FixInSchema(PositionInSchema):
     accuracy_m = fields.Float(required=True, validate=validate.Range(min=0))
-    at = _when(required=True, metadata={"description": "the fix's time"})
+    at = _when(required=True, bounded=False, metadata={"description": "the fix's time"})
 
 
 class DeviceSchema(Schema):
-    model = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    os = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    app_version = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    model = Name(required=True, validate=validate.Length(min=1, max=100))
+    os = Name(required=True, validate=validate.Length(min=1, max=100))
+    app_version = Name(required=True, validate=validate.Length(min=1, max=50))
 
 
 class FindingInSchema(Schema):
@@ -58,7 +58,7 @@ class FindingInSchema(Schema):
         "description": "the phone's id of the finding, for files that support it"})
     item = fields.String(required=True, validate=ITEM_ID)
     category = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    description = Text(multiline=True, required=True, validate=validate.Length(min=1, max=2000))
     severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
     location = fields.Nested(PositionInSchema, load_default=None)
 
@@ -86,7 +86,7 @@ class ReportCreateSchema(Schema):
         "description": "the version the answers were given on"})
     visited_at = _when(required=True, metadata={"description": "when the visit took place"})
     device = fields.Nested(DeviceSchema, required=True)
-    device_time = _when(required=True, metadata={"description": "the phone's clock at submission"})
+    device_time = _when(required=True, bounded=False, metadata={"description": "the phone's clock at submission"})
     fixes = fields.List(fields.Nested(FixInSchema), load_default=list, validate=validate.Length(max=500))
     # 300: the most items a form may have (domain/forms/rules.MAX_ITEMS); the pinned version caps it further.
     answers = fields.Dict(keys=fields.String(validate=ITEM_ID), values=fields.Raw(allow_none=True), required=True,

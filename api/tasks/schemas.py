@@ -5,10 +5,9 @@ Two output schemas for one task: ``TaskSchema`` for staff (with the inspectors) 
 """
 from __future__ import annotations
 
-from datetime import timezone
-
 from marshmallow import Schema, fields, validate
 
+from api.fields import INT32_MAX, BoundedDateTime, BoundedInt, Text, Title
 from api.pagination import CursorArgsSchema, page_schema
 
 OBJECT_ID = validate.Regexp(r"^[0-9a-f]{24}$", error="not an id")
@@ -18,7 +17,8 @@ FORMS_PREFIX = "/api/v1/forms"
 
 
 def _when(**kwargs):
-    return fields.AwareDateTime(default_timezone=timezone.utc, **kwargs)
+    """Plans, windows and filters: UTC, in 2000-2100 (docs/text.md)."""
+    return BoundedDateTime(**kwargs)
 
 
 class Id(fields.Field):
@@ -127,10 +127,10 @@ TaskDepartmentPageSchema = page_schema(TaskDepartmentSchema, "TaskDepartmentPage
 class TaskCreateSchema(Schema):
     mode = fields.String(required=True, validate=validate.OneOf(MODES), metadata={
         "description": "open (明查) or undercover (暗访)"})
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    instructions = fields.String(load_default=None, validate=validate.Length(max=4000))
+    title = Title(required=True, validate=validate.Length(min=1, max=200))
+    instructions = Text(multiline=True, load_default=None, validate=validate.Length(max=4000))
     form_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    form_version = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+    form_version = BoundedInt(min=1, max=INT32_MAX, load_default=None, metadata={
         "description": "pinned at planning; default: the newest version"})
     target_unit_id = fields.String(required=True, validate=OBJECT_ID)
     site_id = fields.String(required=True, validate=OBJECT_ID)
@@ -141,9 +141,9 @@ class TaskCreateSchema(Schema):
 
 
 class TaskUpdateSchema(Schema):
-    title = fields.String(validate=validate.Length(min=1, max=200))
-    instructions = fields.String(allow_none=True, validate=validate.Length(max=4000))
-    form_version = fields.Integer(validate=validate.Range(min=1))
+    title = Title(validate=validate.Length(min=1, max=200))
+    instructions = Text(multiline=True, allow_none=True, validate=validate.Length(max=4000))
+    form_version = BoundedInt(min=1, max=INT32_MAX)
     site_id = fields.String(validate=OBJECT_ID)
     inspector_ids = fields.List(fields.String(validate=OBJECT_ID), validate=validate.Length(min=1, max=20))
     starts_at = _when()
@@ -151,7 +151,7 @@ class TaskUpdateSchema(Schema):
 
 
 class TaskCancelSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    reason = Text(multiline=True, required=True, validate=validate.Length(min=1, max=1000))
 
 
 class TaskFilterSchema(Schema):

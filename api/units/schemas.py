@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.fields import Name
 from api.pagination import CursorArgsSchema, page_schema
 
 OBJECT_ID = validate.Regexp(r"^[0-9a-f]{24}$", error="not an id")
@@ -83,7 +84,7 @@ class UnitQueryArgsSchema(CursorArgsSchema):
     ancestor_id = fields.String(validate=OBJECT_ID, metadata={"description": "everything below this unit"})
     active = fields.Boolean()
     code = fields.String(validate=validate.Length(min=1, max=32))
-    q = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "part of the name"})
+    q = Name(validate=validate.Length(min=1, max=100), metadata={"description": "part of the name"})
     near_lon = fields.Float(allow_nan=False, validate=validate.Range(-180, 180),
                             metadata={"description": "WGS-84; with near_lat and within_m: units within a circle"})
     near_lat = fields.Float(allow_nan=False, validate=validate.Range(-90, 90))
@@ -97,13 +98,13 @@ class UnitQueryArgsSchema(CursorArgsSchema):
 
 
 class UnitCreateSchema(Schema):
-    code = fields.String(required=True, validate=validate.Length(min=2, max=32))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    name_en = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    code = Name(required=True, validate=validate.Length(min=2, max=32))
+    name = Name(required=True, validate=validate.Length(min=1, max=200))
+    name_en = Name(load_default=None, allow_none=True, validate=validate.Length(max=200))
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(LEVELS))
     parent_id = fields.String(load_default=None, allow_none=True, validate=OBJECT_ID)
-    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    address = Name(load_default=None, allow_none=True, validate=validate.Length(max=300))
     position = fields.Nested(PositionInputSchema, load_default=None, allow_none=True,
                              metadata={"description": "sites: the point, in the datum of the map it came from"})
     radius_m = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 5000))
@@ -112,15 +113,15 @@ class UnitCreateSchema(Schema):
 
 
 class UnitUpdateSchema(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=200))
-    name_en = fields.String(allow_none=True, validate=validate.Length(max=200))
+    name = Name(validate=validate.Length(min=1, max=200))
+    name_en = Name(allow_none=True, validate=validate.Length(max=200))
     active = fields.Boolean(metadata={"description": "false deactivates (units with history cannot be deleted)"})
-    address = fields.String(allow_none=True, validate=validate.Length(max=300))
+    address = Name(allow_none=True, validate=validate.Length(max=300))
     position = fields.Nested(PositionInputSchema)
     radius_m = fields.Integer(validate=validate.Range(1, 5000))
     level = fields.String(validate=validate.OneOf(LEVELS))
     jurisdiction_root_ids = fields.List(fields.String(validate=OBJECT_ID), validate=validate.Length(min=1, max=50))
-    validation_thresholds = fields.Dict(keys=fields.String(), values=fields.Raw(), metadata={
+    validation_thresholds = fields.Dict(keys=fields.String(), values=fields.Raw(), validate=validate.Length(max=50), metadata={
         "description": "offices only: photo validation thresholds overriding the defaults (docs/validation.md); "
                        "{} returns to the defaults"})
 

@@ -6,6 +6,8 @@ import binascii
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from api.fields import INT64_MAX
+
 METADATA_MAX = 4096
 
 
@@ -43,7 +45,7 @@ class _TusHeaders(Schema):
 
 
 class TusCreateHeadersSchema(_TusHeaders):
-    upload_length = fields.Integer(required=True, data_key="Upload-Length", validate=validate.Range(min=0),
+    upload_length = fields.Integer(required=True, data_key="Upload-Length", validate=validate.Range(min=0, max=INT64_MAX),
                                    metadata={"description": "total size in bytes (deferred length is not supported)"})
     upload_metadata = TusMetadata(load_default=dict, data_key="Upload-Metadata", metadata={
         "type": "string",
@@ -54,7 +56,7 @@ class TusCreateHeadersSchema(_TusHeaders):
 
 
 class TusPatchHeadersSchema(_TusHeaders):
-    upload_offset = fields.Integer(required=True, data_key="Upload-Offset", validate=validate.Range(min=0))
+    upload_offset = fields.Integer(required=True, data_key="Upload-Offset", validate=validate.Range(min=0, max=INT64_MAX))
     upload_checksum = fields.String(load_default=None, data_key="Upload-Checksum", validate=validate.Length(max=200),
                                     metadata={"description": "`sha256 <base64 digest>` of this request's body"})
 
