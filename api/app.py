@@ -28,7 +28,7 @@ def _with_security_headers(wsgi_app):
 
 
 def _blueprints():
-    """Each resource is one blueprint; a later feature adds one line here."""
+    """Each resource is one blueprint; a new resource adds one line here."""
     from .health import blp as health
     from .auth_routes import blp as auth
     from .accounts.resources import blp as accounts

@@ -18,7 +18,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from domain.config import get_settings
-from domain.errors import BodyTextInvalidError, BodyTooDeepError, BodyTooManyItemsError, BodyTooManyValuesError
+from domain.errors import BodyNotExpectedError, BodyTextInvalidError, BodyTooDeepError, BodyTooManyItemsError, BodyTooManyValuesError
 from domain.uploads import BodyInterrupted
 
 log = logging.getLogger("api.body_rules")
@@ -96,6 +96,12 @@ def _view_attr(name: str, default=None):
     return getattr(view, name, default)
 
 
+def _takes_json() -> bool:
+    """Whether the view declares a JSON body (flask-smorest's ``arguments`` with location json)."""
+    doc = _view_attr("_apidoc") or {}
+    return any(p.get("in") == "json" for p in (doc.get("arguments") or {}).get("parameters", []))
+
+
 def install(app: Flask) -> None:
     @app.before_request
     def check_body():
@@ -113,6 +119,9 @@ def install(app: Flask) -> None:
             raise UnsupportedMediaType()
         if has_body and request.mimetype == "application/json":
             _load_json()
+            if not _takes_json() and request.get_json(silent=True) not in (None, {}):
+                # One rule everywhere: what a view does not declare is refused (422), never ignored.
+                raise BodyNotExpectedError()
         return None
 
     @app.errorhandler(BodyInterrupted)

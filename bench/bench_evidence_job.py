@@ -9,7 +9,7 @@ thumbnail written to the blob store beside it. Two paths: the first judgement (w
 does once; the record is reset to unjudged and its thumbnail's file removed between rounds, outside
 the timing), and a forced re-judgement (``force=True``, revalidation after a rule change). The floor
 (bench_validation.floor) is SHA-256, EXIF, the 1/8 draft decode, the hashes and the 320 px thumbnail in
-this process, timed in the same rounds. The ratio is what counts (decisions.md). Prints figures;
+this process, timed in the same rounds. The ratio is what counts (docs/validation.md, "Measurements"). Prints figures;
 asserts nothing.
 
     /tmp/v1/bin/python bench/bench_evidence_job.py [--rounds 10] [--jobs 30]

@@ -430,6 +430,11 @@ class BodyTooManyValuesError(RuleViolation):
     code = "request.too-many-values"
 
 
+class BodyNotExpectedError(RuleViolation):
+    """A JSON body sent to an action that takes none: refused like an unknown field anywhere else."""
+    code = "request.body-not-expected"
+
+
 class BodyTextInvalidError(RuleViolation):
     """A JSON string holds a lone surrogate escape (``\\ud800``): not a character, it cannot be stored."""
     code = "request.invalid-text"

@@ -63,7 +63,7 @@ def _unit_id(value, rule: str) -> ObjectId:
 
 
 def _check_roles(role: Role, home_unit, office, pool_offices) -> None:
-    """The role rules of decisions.md "Accounts"; each failure names its rule."""
+    """The role rules of accounts (README "What the API does", docs/tasks.md "Who sees which task"); each failure names its rule."""
     if role == Role.SYSTEM:
         raise AccountRoleRuleError(rule="role-not-assignable")
     units = queries.units_by_id([home_unit, office, *pool_offices])

@@ -1,6 +1,6 @@
 """Chain of custody of reads: serving a photo's working copies and its original, each read audited.
 
-decisions.md "Custody of reads": opening an original or a preview is a custody event naming the
+Custody of reads (docs/validation.md, "Jobs, working copies and custody"): opening an original or a preview is a custody event naming the
 reader; a list of thumbnails is ONE event naming the photos shown. The events go to the chain of the
 photo's task's office. The working copies (EXIF-rotated, no metadata) are the only copies anyone
 but a supervisor of the office or an admin ever gets; the original is theirs alone.

@@ -87,7 +87,8 @@ def report_summary(actor: Actor, report_id) -> dict:
 
 def override_verdict(actor: Actor, evidence_id, *, outcome: str, reason: str):
     """A supervisor of the photo's office sets the outcome that counts, with a written reason; the
-    verdict as judged stays beside it, and the change is audited (``evidence.override``).
+    verdict as judged stays beside it, and the change is audited (``evidence.override``). The same
+    override again by the same supervisor is idempotent: it answers the record and writes nothing.
     Scope first (404), then authorise (403). Raises Forbidden, EvidenceNotFoundError,
     EvidenceOverrideInvalidError, EvidenceNotValidatedError, ConcurrentModificationError."""
     actor.require(Permission.EVIDENCE_READ)
@@ -104,6 +105,9 @@ def override_verdict(actor: Actor, evidence_id, *, outcome: str, reason: str):
         if current.validated_at is None:
             raise EvidenceNotValidatedError(id=str(record.pk))
         earlier = dict(current.override) if current.override else None
+        if earlier and (earlier.get("outcome"), earlier.get("reason"), str(earlier.get("by"))) == (
+                outcome, reason, str(actor.id)):
+            return current  # an identical retry (the phone lost the answer): same result, no second event
         if earlier and hasattr(earlier.get("at"), "isoformat"):
             earlier["at"] = earlier["at"].isoformat()
         before = {"outcome": current.outcome, "override": earlier}

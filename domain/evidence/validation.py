@@ -1,6 +1,6 @@
 """Use cases of the validation jobs: judge one photo, make its preview, queue a report's photos, re-judge.
 
-One job per photo (decisions.md "A job per photo"). The verdict job reads the photo once (guarded),
+One job per photo (docs/validation.md, "The verdict job"). The verdict job reads the photo once (guarded),
 judges it against its task, and saves facts, verdict, the pHash's band keys and the thumbnail with its
 custody event in one transaction; the 1600 px preview is its own job on the low-priority queue, queued
 beside it by the report job, so verdicts never wait for it. Every job is idempotent: it checks the
@@ -59,7 +59,7 @@ def validator_version() -> int:
 
 
 def _chain(record) -> str:
-    # decisions.md "Audit": a photo's custody events go to its task's office chain.
+    # A photo's custody events go to its task's office chain (docs/audit.md, "Chains").
     return str(record.office)
 
 

@@ -6,7 +6,7 @@ Who reads which report:
 - leader: reports whose target or site is in its jurisdiction; of an undercover task only once the task is
   submitted (``leader_visible``, set in the task's transition);
 - inspector: its own reports;
-- liaison: none (not in this issue; a department later sees issued findings, never the field record).
+- liaison: none: a department sees issued findings through their notices, never the field record.
 """
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ class Intake:
 
 
 def assess(task: Task, inspector_id, visited_at: datetime, now: datetime) -> Intake:
-    """decisions.md, Intake: only a submitter who is not assigned, or a task cancelled before the declared
+    """docs/reports.md: only a submitter who is not assigned, or a task cancelled before the declared
     visit, is outside the assignment. Everything else is kept, flagged late where it is; it reopens nothing."""
     if task.assignment_of(inspector_id) is None:
         raise ReportOutsideAssignmentError(reason="not-assigned", task=str(task.pk))

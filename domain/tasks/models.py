@@ -22,7 +22,7 @@ class TaskMode(StrEnum):
     UNDERCOVER = "undercover"  # 暗访: the unit never learns of the task, its plan or its inspectors
 
 
-# A leader sees an undercover task only from here on (decisions.md, Forms and tasks: Undercover).
+# A leader sees an undercover task only from here on (docs/tasks.md, "Who sees which task").
 SUBMITTED_OR_LATER = (TaskStatus.SUBMITTED, TaskStatus.REVIEWED, TaskStatus.CLOSED)
 
 

@@ -1,6 +1,6 @@
 """Every read of tasks, scoped to the actor IN the query (out of scope is 404, never 403).
 
-Who sees what (decisions.md, Accounts / Forms and tasks):
+Who sees what (docs/tasks.md, "Who sees which task"):
 - admin (and the system): every task;
 - supervisor: its office's tasks whose target unit or site is in its jurisdiction;
 - leader: tasks whose target unit or site is in its jurisdiction, an undercover one only once submitted;

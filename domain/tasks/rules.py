@@ -13,7 +13,7 @@ from .models import SUBMITTED_OR_LATER, TaskStatus
 
 S = TaskStatus
 
-# action -> {from status: to status}. Status changes only by writes (decisions.md): the window
+# action -> {from status: to status}. Status changes only by writes (docs/tasks.md, "Lifecycle"): the window
 # opening changes nothing stored; the phone shows "open now" from the window itself.
 TRANSITIONS: dict[str, dict[TaskStatus, TaskStatus]] = {
     # the first acknowledgement starts the task; later ones (other inspectors) are recorded only
@@ -56,7 +56,7 @@ def check_window(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
 
 def conflict_relation(home_id, home_parent, unit_id, unit_ancestors) -> str | None:
     """How a unit visited by a task relates to an inspector's home unit, when that is a conflict:
-    the home unit itself, a unit in its subtree, or its parent unit (decisions.md: Conflict of interest)."""
+    the home unit itself, a unit in its subtree, or its parent unit (docs/tasks.md, "Lifecycle": conflict of interest)."""
     if home_id is None:
         return None
     if unit_id == home_id:

@@ -1,4 +1,4 @@
-"""What keeps a unit from being deleted: its own history, and references later features register.
+"""What keeps a unit from being deleted: its own history, and the references other features register.
 
 A feature that points at units (tasks, notices...) registers a check here instead of
 editing the units code: ``register_reference_check(fn)`` where ``fn(unit_id)`` returns a

@@ -108,12 +108,32 @@ def time_reasons(facts: Facts, ctx: ValidationContext) -> list[Reason]:
     if ctx.received_at and instant > ctx.received_at + timedelta(seconds=t.future_tolerance_s):
         out.append(reason("time.in-future", capture_time=_iso(instant), received_at=_iso(ctx.received_at)))
     out += _zone_reasons(facts, ctx)
+    out += _sequence_reasons(facts)
     if ctx.device_fixes:
         gap = min(abs((fix.time - instant).total_seconds()) for fix in ctx.device_fixes)
         if gap > t.fix_time_gap_s:
             out.append(reason("time.no-device-fix", capture_time=_iso(instant), gap_s=round(gap),
                               max_gap_s=t.fix_time_gap_s))
     return out
+
+
+# Cameras write DateTime when they save the file, a second or so after the shot; a capture time
+# later than that is an impossible sequence (a clock set after the fact, an edited tag).
+FILE_TIME_SLACK_S = 2
+
+
+def _sequence_reasons(facts: Facts) -> list[Reason]:
+    """The shot (DateTimeOriginal) cannot come after the file was written (DateTime): both are
+    the camera's wall clock, so they compare without a time zone."""
+    if not facts.capture_local or not facts.file_time_local:
+        return []
+    capture = datetime.fromisoformat(facts.capture_local).replace(microsecond=0)
+    written = datetime.fromisoformat(facts.file_time_local)
+    gap = (capture - written).total_seconds()
+    if gap <= FILE_TIME_SLACK_S:
+        return []
+    return [reason("time.after-file-time", capture_local=facts.capture_local, file_time_local=facts.file_time_local,
+                   difference_s=round(gap))]
 
 
 def _zone_reasons(facts: Facts, ctx: ValidationContext) -> list[Reason]:

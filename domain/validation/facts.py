@@ -26,7 +26,7 @@ from .metadata import read_metadata
 from .thresholds import DEFAULT_THRESHOLDS
 from .working_copies import THUMBNAIL_LONG_SIDE, draft_size, thumbnail_from_upright, upright
 
-FACTS_VERSION = 1
+FACTS_VERSION = 2  # 2: file_time_local (EXIF DateTime)
 DECODABLE = frozenset({"JPEG", "PNG", "HEIF"})  # formats we decode; anything else is judged unseen
 HASH_LONG_SIDE = 640  # full decodes (HEIC, PNG) are shrunk to about a JPEG draft's size to hash
 _SNIFFED = {"image/jpeg": "JPEG", "image/png": "PNG", "image/heic": "HEIF", "image/heif": "HEIF",
@@ -49,6 +49,7 @@ class Facts:
     orientation: int | None = None
     capture_local: str | None = None
     capture_offset: str | None = None
+    file_time_local: str | None = None  # EXIF DateTime: the file's own last write, camera wall clock
     gps_time_utc: str | None = None
     gps_lat: float | None = None
     gps_lon: float | None = None
@@ -191,7 +192,7 @@ def read_facts(path, *, max_pixels: int | None = None, trust_anchors_pem: str | 
     return facts
 
 
-_METADATA_FIELDS = ("exif_present", "orientation", "capture_local", "capture_offset", "gps_time_utc", "gps_lat",
+_METADATA_FIELDS = ("exif_present", "orientation", "capture_local", "capture_offset", "file_time_local", "gps_time_utc", "gps_lat",
                     "gps_lon", "gps_alt", "gps_hpe", "make", "model", "software", "readers", "doubts")
 
 

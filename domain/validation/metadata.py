@@ -21,7 +21,7 @@ _DATETIME = re.compile(r"^(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2
 _DATE = re.compile(r"^(\d{4})[:-](\d{2})[:-](\d{2})$")
 
 # EXIF tag numbers (CIPA DC-008)
-MAKE, MODEL, ORIENTATION, SOFTWARE = 0x010F, 0x0110, 0x0112, 0x0131
+MAKE, MODEL, ORIENTATION, SOFTWARE, DATETIME = 0x010F, 0x0110, 0x0112, 0x0131, 0x0132
 EXIF_POINTER, GPS_POINTER = 0x8769, 0x8825
 DATETIME_ORIGINAL, OFFSET_TIME_ORIGINAL, SUBSEC_TIME_ORIGINAL = 0x9003, 0x9011, 0x9291
 GPS_LAT_REF, GPS_LAT, GPS_LON_REF, GPS_LON, GPS_ALT_REF, GPS_ALT = 1, 2, 3, 4, 5, 6
@@ -35,6 +35,7 @@ class Metadata:
     orientation: int | None = None
     capture_local: str | None = None  # ISO 8601 without offset: the camera's wall clock
     capture_offset: str | None = None  # "+08:00" (OffsetTimeOriginal)
+    file_time_local: str | None = None  # DateTime (IFD0): when the file was last written, camera's wall clock
     gps_time_utc: str | None = None  # ISO 8601 with Z (GPSDateStamp + GPSTimeStamp)
     gps_lat: float | None = None
     gps_lon: float | None = None
@@ -161,6 +162,12 @@ def _fill(meta: Metadata, r: _Reading, doubts: list[str]) -> None:
             if sub and sub.isdigit():
                 when = when.replace(microsecond=int(sub[:6].ljust(6, "0")))
             meta.capture_local = when.isoformat()
+    if meta.file_time_local is None and r.ifd0.get(DATETIME) is not None:
+        when = _datetime(_text(r.ifd0[DATETIME]))
+        if when is None:
+            doubt("file_time")
+        else:
+            meta.file_time_local = when.isoformat()
     if meta.capture_offset is None and r.exif.get(OFFSET_TIME_ORIGINAL) is not None:
         meta.capture_offset = _offset(_text(r.exif[OFFSET_TIME_ORIGINAL]))
         if meta.capture_offset is None:

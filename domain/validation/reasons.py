@@ -49,6 +49,7 @@ CODES: dict[str, tuple[Outcome, tuple[str, ...]]] = {
     "time.zone-mismatch": (Outcome.REVIEW, ("offset", "expected", "zone")),
     "time.gps-mismatch": (Outcome.REVIEW, ("exif_time", "gps_time", "difference_s", "tolerance_s")),
     "time.no-device-fix": (Outcome.REVIEW, ("capture_time", "gap_s", "max_gap_s")),
+    "time.after-file-time": (Outcome.REVIEW, ("capture_local", "file_time_local", "difference_s")),
     # Where
     "location.unverifiable": (Outcome.REVIEW, ()),
     "location.inside-geofence": (Outcome.PASS, ("distance_m", "allowed_m")),

@@ -37,7 +37,7 @@ class Thresholds:
     future_tolerance_s: int = 5 * 60
     # EXIF clock (with its offset) against GPS UTC: camera clocks drift, an offset error is hours.
     gps_time_tolerance_s: int = 10 * 60
-    # Geofence: radius + max(positioning error, this floor) -- decisions.md "Geofence accuracy".
+    # Geofence: radius + max(positioning error, this floor) (docs/validation.md, "Where: distances").
     min_accuracy_m: float = 20.0
     # Device fixes: the fix nearest the capture time must be this close in time to count.
     fix_time_gap_s: int = 10 * 60

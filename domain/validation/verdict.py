@@ -15,7 +15,7 @@ from .facts import Facts
 from .reasons import Outcome, Reason, worst
 from .thresholds import DEFAULT_THRESHOLDS, Thresholds
 
-VALIDATOR_VERSION = 1
+VALIDATOR_VERSION = 2  # 2: time.after-file-time
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 JPEGs that carry no metadata at all (no EXIF, GPS, Make/Model, XMP or ICC profile).
 
 The thumbnail is made by facts.py from the very draft decode the verdict uses, so it costs an
-encode and nothing more. The preview is its own job on a lower-priority queue (decisions.md
+encode and nothing more. The preview is its own job on a lower-priority queue (docs/validation.md,
 "Working copies"): a 1/2-scale draft, long enough for a posted fee list to stay legible.
 Run ``make_preview`` under guard.run_guarded like every decode of an uploaded file.
 """

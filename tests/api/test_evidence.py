@@ -108,3 +108,17 @@ def test_the_summary_renders_reasons_in_both_languages_and_an_override_is_kept_b
     editor = next(r for r in blue["reasons"] if r["code"] == "edit.editor-software")
     assert "Photoshop" in editor["text"]["en"]["detail"] and editor["text"]["zh-CN"]["title"]
     assert body["counts"]["pass"] == 1 and body["total"] == 3
+
+
+def test_an_identical_retry_of_an_override_answers_the_same_and_writes_no_second_audit_event(client, world, photos):
+    _report, ids = photos
+    url, headers = f"/api/v1/evidence/{ids['blue']}/override", world.headers("supervisor_east")
+    body = {"verdict": "fail", "reason": "照片与现场不符，经核实为旧照片"}
+    first = client.post(url, headers=headers, json=body)
+    retry = client.post(url, headers=headers, json=body)
+    assert first.status_code == retry.status_code == 200
+    assert retry.get_json()["override"] == first.get_json()["override"]
+    assert AuditEvent.objects(action="evidence.override", target_id=ids["blue"]).count() == 1
+    changed = client.post(url, headers=headers, json={**body, "reason": "复核后改判：照片为旧照片"})
+    assert changed.status_code == 200
+    assert AuditEvent.objects(action="evidence.override", target_id=ids["blue"]).count() == 2

@@ -1,5 +1,5 @@
 """Who sees which task, asserted on bodies; and the liaison's world compared with and without an
-undercover task on its unit (decisions.md: Undercover): every response it can get must be the same."""
+undercover task on its unit (docs/tasks.md, "Who sees which task"): every response it can get must be the same."""
 from __future__ import annotations
 
 import json

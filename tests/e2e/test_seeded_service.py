@@ -77,7 +77,7 @@ def _unit_id(svc, headers, code: str) -> str:
     return items[0]["id"]
 
 
-# Operations that would end the run's own sessions are excluded (decisions.md "Test speed");
+# Operations that would end the run's own sessions are excluded (so the run does not lock itself out);
 # they have their own tests in tests/api/test_auth.py.
 EXCLUDED = ("logout", "changePassword")
 

@@ -139,3 +139,18 @@ def test_pngs_of_every_mode_decode_hash_and_thumbnail(tmp_path, mode):
     facts = extract_facts_guarded(path)
     assert (facts.format, facts.decode, facts.guard, facts.capture_local) == ("PNG", "ok", None, None)
     assert Image.open(io.BytesIO(facts.thumbnail)).size == (320, 240)
+
+
+def test_a_capture_time_later_than_the_files_own_time_is_an_impossible_sequence_sent_to_review(tmp_path):
+    """Like a Polaroid ION230's photos: DateTimeOriginal hours after the DateTime the camera wrote on saving."""
+    impossible = exif(capture="2026:05:01 10:00:00")
+    impossible[0x0132] = "2026:05:01 07:30:00"
+    facts = extract_facts(jpeg(tmp_path / "ion230.jpg", ex=impossible))
+    assert (facts.capture_local, facts.file_time_local) == ("2026-05-01T10:00:00", "2026-05-01T07:30:00")
+    verdict = verdict_of(tmp_path / "ion230.jpg")
+    found = [r for r in verdict.reasons if r.code == "time.after-file-time"]
+    assert found and found[0].params["difference_s"] == 9000 and verdict.outcome in ("review", "fail")
+
+    ordinary = exif(capture="2026:05:01 10:00:00")
+    ordinary[0x0132] = "2026:05:01 10:00:01"  # saved a second after the shot, as cameras do
+    assert "time.after-file-time" not in {r.code for r in verdict_of(jpeg(tmp_path / "ok.jpg", ex=ordinary)).reasons}
