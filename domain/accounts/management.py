@@ -1,6 +1,8 @@
 """Account administration: create, change, disable, reset passwords, unlock (admins; the CLI as SYSTEM)."""
 from __future__ import annotations
 
+import unicodedata
+
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
@@ -102,7 +104,7 @@ def create_account(actor: Actor, username: str, display_name: str, role, home_un
     pool = list(dict.fromkeys(_unit_id(p, "pool-not-office") for p in pool_offices))
     _check_roles(role, home, office_id, pool)
     passwords.check_policy(password)
-    account = Account(username=username.strip().lower(), display_name=display_name, role=role, home_unit=home,
+    account = Account(username=unicodedata.normalize("NFC", username.strip()).lower(), display_name=display_name, role=role, home_unit=home,
                       office=office_id, pool_offices=pool, password_hash=passwords.hash_password(password),
                       password_changed_at=clock.now())
 

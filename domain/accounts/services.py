@@ -5,6 +5,8 @@ import every account use case from this one module.
 """
 from __future__ import annotations
 
+import unicodedata
+
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -66,7 +68,8 @@ def login(username: str, password: str, *, user_agent: str | None = None, addres
     (inside the wait: the password is not even checked), InvalidCredentialsError (unknown user or
     wrong password, alike), AccountDisabledError (the right password of a disabled account).
     """
-    name = (username or "").strip().lower()
+    # NFC, as stored (docs/text.md): a phone keyboard may send a decomposed form of the same name.
+    name = unicodedata.normalize("NFC", (username or "").strip()).lower()
     where = address or "unknown"
     wait = throttle.retry_after(name, where)
     if wait:

@@ -12,9 +12,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .. import text
 from ..access import Actor
 from ..errors import (CsvDuplicateCodeError, CsvEncodingError, CsvHeaderError, CsvParentUnresolvedError,
-                      CsvRowMalformedError, DomainError, UnitFieldRuleError)
+                      CsvRowMalformedError, DomainError, TextForbiddenCharacterError, UnitFieldRuleError)
 from . import queries, rules, services
 
 COLUMNS = ("code", "name", "name_en", "kind", "level", "parent_code", "address", "lon", "lat", "crs", "radius_m",
@@ -101,7 +102,8 @@ def _number(name: str, raw: str, kind=float):
 
 
 def _parse(number: int, cells: dict) -> Row:
-    v = {k: (cells.get(k) or "").strip() for k in cells}
+    # The API's text rule (docs/text.md): NFC, no control or bidi-override characters in any cell.
+    v = {k: text.clean((cells.get(k) or "").strip(), field=k) for k in cells}
     row = Row(number, rules.normalise_code(v.get("code")))
     if not row.code:
         raise CsvRowMalformedError(field="code", value="")
@@ -144,8 +146,8 @@ def read_rows(data: bytes) -> list[Row]:
             if len(cells) != len(header):
                 raise CsvRowMalformedError(field="columns", value=str(len(cells)))
             row = _parse(number, dict(zip(header, cells)))
-        except CsvRowMalformedError as exc:
-            code = rules.normalise_code(cells[0]) if cells else ""
+        except (CsvRowMalformedError, TextForbiddenCharacterError) as exc:
+            code = rules.normalise_code(cells[0]) if cells and not text.forbidden_character(cells[0]) else ""
             rows.append(Row(number, code, error=exc))
             continue
         if row.code in first_seen:

@@ -354,3 +354,11 @@ def test_reset_password_lifts_the_lock_and_ends_every_session(world):
     with pytest.raises(e.TokenRevokedError):
         services.actor_from_access_token(token)
     services.login("inspector_east", "Reset@2026")
+
+
+def test_a_username_typed_in_a_decomposed_form_signs_in_to_the_account_stored_in_nfc(world):
+    """docs/text.md: one name has one form; a phone keyboard may send é as e + U+0301."""
+    from tests.factories.accounts import PASSWORD as FACTORY_PASSWORD
+
+    AccountFactory(username="andré", home_unit=world.unit("east").pk)
+    assert services.login("Andre\u0301", FACTORY_PASSWORD)["token_type"] == "Bearer"

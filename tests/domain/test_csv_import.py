@@ -113,3 +113,15 @@ def test_the_cli_shows_progress_writes_a_report_and_exits_1_on_bad_rows(settings
                                            "error_code": "", "message": ""}
     clean = CliRunner().invoke(main, ["import-units", str(UPDATE)])
     assert clean.exit_code == 0, clean.output
+
+
+def test_a_cell_with_a_control_or_bidi_override_character_fails_its_row_and_names_are_stored_in_nfc():
+    header = "code,name,name_en,kind,level,parent_code,address,lon,lat,crs,radius_m,jurisdiction_codes\n"
+    rows = ("440799000001,蓬江区\u202e局,,organisation,,,,,,,,\n"
+            "440799000002,bad\x1bname,,organisation,,,,,,,,\n"
+            "440799000003,Cafe\u0301 窗口,,organisation,,,,,,,,\n")
+    report = csv_import.import_units(SYSTEM, (header + rows).encode("utf-8"))
+    assert [(o.row, o.error_code) for o in report.bad] == [(2, "text.forbidden-character"),
+                                                          (3, "text.forbidden-character")]
+    assert report.bad[0].params == {"field": "name", "char": "U+202E", "position": 3}
+    assert Unit.objects.get(code="440799000003").name == "Caf\u00e9 窗口"
