@@ -1,8 +1,9 @@
 """The Flask application factory: configuration, the one error mapping, blueprints, docs."""
 from __future__ import annotations
 
+from importlib.resources import files
+
 from flask import Flask, send_from_directory
-from swagger_ui_bundle import swagger_ui_path
 
 from domain import bootstrap, errors, storage
 from domain.config import Settings, get_settings, set_settings
@@ -11,6 +12,8 @@ from . import body_rules, context, converters
 from .problems import ProblemApi, handle_domain_error, handle_unexpected
 
 API_PREFIX = "/api/v1"
+# Swagger UI 5 (it reads OpenAPI 3.1; the 4.x of swagger-ui-bundle cannot), from an installed package.
+SWAGGER_UI_ASSETS = str(files("flask_swagger_ui") / "dist")
 # Sent on every response, errors and files included (docs/security.md).
 SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"),)
 
@@ -99,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/docs/assets/<path:filename>")
     def swagger_assets(filename):
-        return send_from_directory(swagger_ui_path, filename, max_age=86400)
+        return send_from_directory(SWAGGER_UI_ASSETS, filename, max_age=86400)
     swagger_assets._guarded = True
     swagger_assets._public = True
 

@@ -94,7 +94,7 @@ def matrix_photo(world) -> str:
     the corpus's DSCN0010 and working copies of it); its id."""
     if getattr(world, "photo_id", None):
         return world.photo_id
-    from domain.validation import make_preview
+    from domain.validation import VALIDATOR_VERSION, make_preview
     from domain.validation.facts import extract_facts
     from tests.factories.reports import matrix_reports
 
@@ -111,8 +111,9 @@ def matrix_photo(world) -> str:
     def work(tx):
         tx.collection(Evidence).update_one({"_id": record.pk}, {"$set": {
             "sha256": original, "size": len(raw), "facts": facts.to_dict(), "facts_digest": facts.digest,
-            "verdict": {"outcome": "review", "reasons": [], "validator_version": 1, "facts_digest": facts.digest},
-            "outcome": "review", "validator_version": 1, "validated_at": clock.now(),
+            "verdict": {"outcome": "review", "reasons": [], "validator_version": VALIDATOR_VERSION,
+                        "facts_digest": facts.digest},
+            "outcome": "review", "validator_version": VALIDATOR_VERSION, "validated_at": clock.now(),
             "thumbnail_sha256": thumb, "preview_sha256": preview}}, session=tx.session)
     storage.atomic(work)
     world.photo_id = str(record.pk)
