@@ -7,15 +7,9 @@ from bson import ObjectId
 from domain.audit import AuditEvent
 from tests.factories.accounts import AccountFactory
 from tests.personas import PASSWORD, PERSONAS
+from tests.api.problems import problem
 
 ACCOUNTS = "/api/v1/accounts"
-
-
-def problem(resp, status, code):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/problem+json"
-    assert resp.get_json()["code"] == code
-    return resp.get_json()
 
 
 def ids(resp):

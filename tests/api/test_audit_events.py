@@ -11,15 +11,9 @@ from bson import ObjectId
 from domain import jurisdiction, storage
 from domain.access import SYSTEM, Actor, Role
 from domain.audit import SYSTEM_CHAIN, AuditEvent
+from tests.api.problems import problem
 
 EVENTS = "/api/v1/audit-events"
-
-
-def problem(resp, status, code):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/problem+json"
-    assert resp.get_json()["code"] == code
-    return resp.get_json()
 
 
 def record(world, unit: str | None, *, chain: str | None = None, actor: Actor = SYSTEM, action="unit.updated",

@@ -13,6 +13,7 @@ from domain.accounts.models import RefreshToken
 from domain.audit import AuditEvent
 from domain.config import get_settings
 from tests.personas import PASSWORD
+from tests.api.problems import problem
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
@@ -25,14 +26,6 @@ def login(client, username, password=PASSWORD, **kw):
 
 def bearer(token):
     return {"Authorization": f"Bearer {token}"}
-
-
-def problem(resp, status, code):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/problem+json"
-    body = resp.get_json()
-    assert body["code"] == code and body["status"] == status
-    return body
 
 
 def test_login_with_the_right_password_returns_bearer_tokens(client, world):

@@ -13,6 +13,7 @@ from domain import clock
 from domain.forms import load_shipped_forms
 from tests.factories.reports import photos_for, report_body
 from tests.factories.tasks import plan_body, task_in
+from tests.api.problems import problem
 
 TASKS = "/api/v1/tasks"
 REPORTS = "/api/v1/reports"
@@ -22,15 +23,6 @@ OVERFLOWING = ("9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00")
 @pytest.fixture(autouse=True)
 def forms(settings):
     load_shipped_forms()
-
-
-def problem(resp, status: int, code: str | None = None) -> dict:
-    assert resp.status_code == status, resp.get_data(as_text=True)[:2000]
-    assert resp.mimetype == "application/problem+json"
-    body = resp.get_json()
-    if code:
-        assert body["code"] == code, body
-    return body
 
 
 def raw(client, url, text: str, headers=None, method="post"):

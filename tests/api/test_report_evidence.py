@@ -16,6 +16,7 @@ from domain.reports import Evidence, Report
 from domain.uploads import Upload
 from tests.factories.reports import declare, photo, photos_for, report_body, sha
 from tests.factories.tasks import task_in
+from tests.api.problems import problem
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("EVIDENCE_CORPUS") or ROOT.parent / "shared" / "evidence-corpus")
@@ -62,12 +63,6 @@ def tus_create(client, world, report_id, client_id, data, persona="inspector_eas
 
 def tus_patch(client, world, location, data, persona="inspector_east"):
     return client.patch(location, data=data, headers={**world.headers(persona), **TUS, **OCTETS, "Upload-Offset": "0"})
-
-
-def problem(resp, status, code):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.get_json(force=True)["code"] == code
-    return resp.get_json(force=True)
 
 
 def validations(report_id) -> int:

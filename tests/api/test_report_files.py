@@ -12,6 +12,7 @@ from domain.outbox import OutboxEntry
 from domain.tasks import TaskStatus
 from tests.factories.reports import declare, photo, photos_for, report_body, sha
 from tests.factories.tasks import task_in
+from tests.api.problems import problem
 
 URL = "/api/v1/reports"
 VALIDATE = "workers.evidence.validate_report"
@@ -20,13 +21,6 @@ VALIDATE = "workers.evidence.validate_report"
 @pytest.fixture(autouse=True)
 def forms(settings):
     load_shipped_forms()
-
-
-def problem(resp, status, code):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    body = resp.get_json(force=True)
-    assert resp.mimetype == "application/problem+json" and body["code"] == code
-    return body
 
 
 def submitted(client, world, task, photos):

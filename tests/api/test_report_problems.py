@@ -13,6 +13,7 @@ from domain import clock
 from domain.forms import load_shipped_forms
 from tests.factories.reports import clean_answers, form_content, photos_for, report_body
 from tests.factories.tasks import task_in
+from tests.api.problems import problem
 
 URL = "/api/v1/reports"
 
@@ -24,14 +25,6 @@ def forms(settings):
 
 def post(client, world, body, lang=None):
     return client.post(URL, json=body, headers=world.headers("inspector_east", lang))
-
-
-def problem(resp, status, code):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/problem+json"
-    body = resp.get_json(force=True)
-    assert body["code"] == code
-    return body
 
 
 def test_a_second_report_for_the_task_is_409_with_the_existing_reports_id_as_a_member(client, world):

@@ -13,6 +13,7 @@ from domain.reports import Report
 from tests.factories.reports import clean_answers, form_content, photos_for, report_body
 from tests.factories.tasks import task_in
 from domain import clock
+from tests.api.problems import problem
 
 URL = "/api/v1/reports"
 
@@ -24,14 +25,6 @@ def forms(settings):
 
 def post(client, world, body, persona="inspector_east", lang=None):
     return client.post(URL, json=body, headers=world.headers(persona, lang))
-
-
-def problem(resp, status, code):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/problem+json"
-    body = resp.get_json(force=True)
-    assert body["code"] == code
-    return body
 
 
 def race(app, world, bodies, persona="inspector_east"):
